@@ -1,0 +1,29 @@
+# The two set-up commands of the README, and the checks CI runs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: run test lint docs
+
+$(BIN)/activate: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,docs]'
+	touch $(BIN)/activate
+
+## Run the example site on http://127.0.0.1:5000 (SQLite, demo posts, mail at /outbox).
+run: $(BIN)/activate
+	$(BIN)/flask --app example_site init-db --demo
+	$(BIN)/flask --app example_site run --host 127.0.0.1 --port 5000
+
+## Run lint, types, docs and the tests.
+test: $(BIN)/activate lint docs
+	$(BIN)/python -m pytest -n 2
+
+lint: $(BIN)/activate
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+docs: $(BIN)/activate
+	$(BIN)/python -m sphinx -W -q -b html docs docs/_build/html

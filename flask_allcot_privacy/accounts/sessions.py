@@ -1,0 +1,203 @@
+"""Server-side login sessions.
+
+A login is a :class:`~..models.LoginSession` row. The cookies carry only a random
+token whose SHA-256 the row stores; Flask-Login sees that token as the "user id"
+(its documented alternative-token pattern). Revoking the row on the server makes
+every copy of the cookies worthless at once. Expiry is absolute: two days from
+login, fourteen with "Remember Me", enforced by the row and by the cookies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import typing as t
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g, request, session
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask_login import login_user, logout_user
+
+from ..clock import utcnow
+from ..models import LoginSession, User
+from ..state import state_for
+
+#: Session key holding when the session cookie must expire (epoch seconds).
+COOKIE_EXPIRES_KEY = "_privacy_expires"
+_LOGIN_KEYS = (
+    "_user_id",
+    "_fresh",
+    "_id",
+    "_remember",
+    "_remember_seconds",
+    COOKIE_EXPIRES_KEY,
+)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _db_session() -> t.Any:
+    return state_for(current_app).db.session
+
+
+def start(user: User, *, remember: bool) -> LoginSession:
+    """Log ``user`` in with a new server session; the caller commits.
+
+    The Flask session is cleared first, so nothing from before the login
+    (a fixated session, say) survives it.
+    """
+    config = current_app.config
+    now = utcnow()
+    lifetime = config["PRIVACY_REMEMBER_LIFETIME" if remember else "PRIVACY_SESSION_LIFETIME"]
+    token = secrets.token_urlsafe(32)
+    row = LoginSession(
+        user=user,
+        token_hash=_hash(token),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + lifetime,
+        remember=remember,
+        ip_address=request.remote_addr or "",
+        user_agent=request.user_agent.string[:255],
+    )
+    _db_session().add(row)
+    session.clear()
+    user.login_token = token
+    login_user(
+        user,
+        remember=remember,
+        duration=config["PRIVACY_REMEMBER_LIFETIME"],
+        fresh=True,
+    )
+    session.permanent = True
+    session[COOKIE_EXPIRES_KEY] = int((now + config["PRIVACY_SESSION_LIFETIME"]).timestamp())
+    g._privacy_login_session = row
+    return row
+
+
+def load_user(token: str) -> User | None:
+    """Flask-Login's user loader: the user of a live, unrevoked login session."""
+    row = _db_session().scalar(
+        sa.select(LoginSession).where(LoginSession.token_hash == _hash(token))
+    )
+    now = utcnow()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    user: User = row.user
+    if not user.is_active:
+        return None
+    user.login_token = token
+    g._privacy_login_session = row
+    if now - row.last_seen_at >= current_app.config["PRIVACY_SESSION_TOUCH_INTERVAL"]:
+        _touch(row.id, now)
+    return user
+
+
+def _touch(row_id: int, now: datetime) -> None:
+    """Record "last seen" outside the request's transaction, never failing the request."""
+    try:
+        with state_for(current_app).db.engine.begin() as connection:
+            connection.execute(
+                sa.update(LoginSession).where(LoginSession.id == row_id).values(last_seen_at=now)
+            )
+    except sa.exc.OperationalError:
+        current_app.logger.info("Could not record last-seen for login session %s.", row_id)
+
+
+def current() -> LoginSession | None:
+    """The login session of this request, if a member is logged in."""
+    return t.cast("LoginSession | None", g.get("_privacy_login_session"))
+
+
+def end_current() -> None:
+    """Log out: revoke this login session on the server and forget it in the cookies."""
+    row = current()
+    if row is not None:
+        row.revoked_at = utcnow()
+    logout_user()
+    session.clear()
+    g._privacy_login_session = None
+    g._privacy_forget_login_cookies = True
+
+
+def revoke_all_for(user: User, *, keep: LoginSession | None = None) -> int:
+    """Revoke every live login session of ``user`` except ``keep``; the caller commits."""
+    query = sa.update(LoginSession).where(
+        LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None)
+    )
+    if keep is not None:
+        query = query.where(LoginSession.id != keep.id)
+    result = _db_session().execute(query.values(revoked_at=utcnow()))
+    return int(t.cast(sa.CursorResult[t.Any], result).rowcount)
+
+
+def active_for(user: User) -> list[LoginSession]:
+    """The member's live login sessions, newest first."""
+    return list(
+        _db_session().scalars(
+            sa.select(LoginSession)
+            .where(
+                LoginSession.user_id == user.id,
+                LoginSession.revoked_at.is_(None),
+                LoginSession.expires_at > utcnow(),
+            )
+            .order_by(LoginSession.created_at.desc())
+        )
+    )
+
+
+class LoginSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session with an absolute expiry for logged-in sessions.
+
+    Flask would move a permanent session's expiry forward each time it is saved;
+    the policy's "two days" is counted from login, so the expiry is pinned.
+    """
+
+    def open_session(self, app: Flask, request: t.Any) -> t.Any:
+        opened = super().open_session(app, request)
+        expires = opened.get(COOKIE_EXPIRES_KEY) if opened is not None else None
+        if opened is not None and expires is not None and expires <= utcnow().timestamp():
+            # The session cookie outlived its two days (a copy, or a clock trick):
+            # drop the login it carries. A remember cookie may still log in again.
+            for key in _LOGIN_KEYS:
+                opened.pop(key, None)
+            opened.permanent = False
+        return opened
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """With ``PRIVACY_COOKIE_SECURE = "auto"``, Secure exactly when the request is HTTPS."""
+        if app.config["PRIVACY_COOKIE_SECURE"] == "auto":
+            return request.is_secure
+        return bool(app.config["PRIVACY_COOKIE_SECURE"])
+
+    def get_expiration_time(self, app: Flask, session: SessionMixin) -> datetime | None:
+        expires = session.get(COOKIE_EXPIRES_KEY)
+        if session.permanent and expires is not None:
+            return datetime.fromtimestamp(expires, UTC)
+        return super().get_expiration_time(app, session)
+
+
+def forget_login_cookies(response: t.Any) -> t.Any:
+    """After logout, delete the remember cookie and the session cookie outright."""
+    if g.pop("_privacy_forget_login_cookies", False):
+        from .. import cookies
+
+        cookies.delete_cookie(response, "remember")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Install the user loader, the pinned-expiry session cookie and the logout hook."""
+    login_manager = state_for(app).login_manager
+    login_manager.user_loader(load_user)
+    if type(app.session_interface) is SecureCookieSessionInterface:
+        app.session_interface = LoginSessionInterface()
+    else:
+        app.logger.warning(
+            "flask-allcot-privacy: the app has a custom session interface, so the session "
+            "cookie's absolute two-day expiry is left to it; the server still enforces it."
+        )
+    app.after_request(forget_login_cookies)

@@ -1,0 +1,188 @@
+"""The :class:`Privacy` extension: one ``init_app`` wires every part into a host app."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import Blueprint, Flask
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_login import LoginManager
+from flask_mail import Mail
+from flask_sqlalchemy import SQLAlchemy
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import cookies, ratelimit, settings, text
+from . import mail as outbox
+from .models import Base
+from .state import EXTENSION_KEY, PrivacyState
+
+
+class Privacy:
+    """The privacy layer for a Flask app.
+
+    .. code-block:: python
+
+        db = SQLAlchemy(); mail = Mail(); privacy = Privacy()
+        db.init_app(app); mail.init_app(app)
+        privacy.init_app(app, db=db, mail=mail)
+
+    The host keeps its own ``SQLAlchemy`` and ``Mail`` objects; the extension
+    adds its tables to ``db.metadata`` and never creates a second engine.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        db: SQLAlchemy | None = None,
+        mail: Mail | None = None,
+    ) -> None:
+        self.db = db
+        self.mail = mail
+        if db is not None:
+            # Early, so host models defined at import time can reference privacy_user.
+            share_tables(db)
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(
+        self, app: Flask, *, db: SQLAlchemy | None = None, mail: Mail | None = None
+    ) -> None:
+        """Check the configuration and register models, blueprints, hooks and commands."""
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError(
+                "Privacy.init_app() was already called on this app. Call it once per app; "
+                "to change settings, set app.config before that call."
+            )
+        db = db or self.db
+        host_mail = mail or self.mail
+        _check_host(app, db, host_mail)
+        assert db is not None
+        assert host_mail is not None
+        settings.apply_defaults(app)
+        settings.check(app)
+        cookies.configure_login_cookies(app)
+
+        share_tables(db)
+
+        if "babel" not in app.extensions:
+            Babel(app)
+
+        login_manager = LoginManager()
+        login_manager.init_app(app)
+        limiter = Limiter(
+            key_func=_remote_addr,
+            storage_uri=app.config["PRIVACY_RATELIMIT_STORAGE_URI"],
+            strategy="moving-window",
+            headers_enabled=False,
+        )
+        limiter.init_app(app)
+
+        if app.config["PRIVACY_TRUSTED_PROXIES"]:
+            hops = app.config["PRIVACY_TRUSTED_PROXIES"]
+            app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+                app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+            )
+
+        app.extensions[EXTENSION_KEY] = PrivacyState(
+            privacy=self,
+            db=db,
+            mail=host_mail,
+            login_manager=login_manager,
+            limiter=limiter,
+        )
+
+        app.jinja_env.add_extension("jinja2.ext.do")
+        app.register_blueprint(
+            Blueprint(
+                "allcot_privacy",
+                __name__,
+                template_folder="templates",
+                static_folder="static",
+                static_url_path="/static",
+            ),
+            url_prefix=app.config["PRIVACY_URL_PREFIX"],
+        )
+        app.add_template_global(_endpoints, "privacy_endpoints")
+        app.add_template_filter(text.paragraphs, "privacy_paragraphs")
+
+        from . import accounts, cli, comments, consent, contact, staff
+        from . import requests as privacy_requests
+
+        parts: list[tuple[t.Any, str]] = [
+            (accounts, "PRIVACY_ACCOUNTS_URL_PREFIX"),
+            (comments, "PRIVACY_COMMENTS_URL_PREFIX"),
+            (consent, "PRIVACY_URL_PREFIX"),
+            (contact, "PRIVACY_URL_PREFIX"),
+            (privacy_requests, "PRIVACY_URL_PREFIX"),
+            (staff, "PRIVACY_STAFF_URL_PREFIX"),
+        ]
+        for part, prefix_key in parts:
+            app.register_blueprint(part.bp, url_prefix=app.config[prefix_key])
+            part.init_app(app)
+
+        outbox.init_app(app)
+        ratelimit.init_app(app)
+        # Run last, after Flask-Login has set the remember cookie.
+        app.after_request_funcs.setdefault(None, []).insert(0, cookies.add_secure_flag)
+        app.cli.add_command(cli.privacy_group)
+
+
+def share_tables(db: SQLAlchemy) -> None:
+    """Put the extension's tables into the host's ``db.metadata``.
+
+    The very same ``Table`` objects are shared (not copies), so ``db.create_all()``
+    orders them with the host's tables, a host foreign key to ``privacy_user.id``
+    and a ``relationship(User)`` both resolve, and Alembic sees every table.
+    """
+    for table in Base.metadata.sorted_tables:
+        existing = db.metadata.tables.get(table.key)
+        if existing is table:
+            continue
+        if existing is None:
+            db.metadata._add_table(table.name, table.schema, table)
+        else:
+            raise RuntimeError(
+                f"The host already defines a table named {table.name!r}; the privacy "
+                "extension's tables use the 'privacy_' prefix, so rename the host's table."
+            )
+
+
+def _endpoints() -> t.KeysView[str]:
+    """The app's endpoint names, so templates link only to parts that exist."""
+    from flask import current_app
+
+    return current_app.view_functions.keys()
+
+
+def _remote_addr() -> str:
+    from flask import request
+
+    return request.remote_addr or "unknown"
+
+
+def _check_host(app: Flask, db: SQLAlchemy | None, mail: Mail | None) -> None:
+    """Refuse a host app that is missing what the extension needs, saying how to fix it."""
+    if db is None:
+        raise RuntimeError(
+            "Privacy needs the app's SQLAlchemy object: privacy.init_app(app, db=db, mail=mail)."
+        )
+    if app.extensions.get("sqlalchemy") is not db:
+        raise RuntimeError("Call db.init_app(app) before privacy.init_app(app, db=db, ...).")
+    if mail is None:
+        raise RuntimeError(
+            "Privacy needs the app's Flask-Mail object: privacy.init_app(app, db=db, mail=mail)."
+        )
+    if "mail" not in app.extensions:
+        raise RuntimeError("Call mail.init_app(app) before privacy.init_app(app, mail=mail, ...).")
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError(
+            "Privacy signs cookies and email links with SECRET_KEY: set app.config['SECRET_KEY'] "
+            "(for example from the FLASK_SECRET_KEY environment variable) before init_app."
+        )
+    if getattr(app, "login_manager", None) is not None:
+        raise RuntimeError(
+            "The app already has a Flask-Login LoginManager. Privacy manages logins itself "
+            "(server-side sessions); remove the host's LoginManager and use current_user as before."
+        )

@@ -1,0 +1,213 @@
+"""The transactional mail outbox.
+
+:func:`queue` renders an email and adds it to ``db.session`` as an
+:class:`~.models.OutboxMessage`, so the message is committed, or rolled back,
+together with the change that caused it. After the request, messages queued
+by it are delivered with Flask-Mail; a failed delivery stays in the outbox with
+its attempt count and the time of its next try (exponential backoff), and
+``flask privacy send-mail`` delivers whatever is due. A worker claims a message
+before sending it, so several processes never send the same message twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import Flask, Response, current_app, g
+from flask_mail import Message
+from sqlalchemy.orm import Session
+
+from .clock import utcnow
+from .models import OutboxMessage
+
+if t.TYPE_CHECKING:
+    from .state import PrivacyState
+
+log = logging.getLogger(__name__)
+
+CATEGORIES = ("system", "marketing")
+#: How long a worker may hold a claimed message before another may retry it.
+CLAIM_FOR = timedelta(minutes=5)
+#: The longest wait between two attempts, however many have failed.
+MAX_RETRY_WAIT = timedelta(hours=6)
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery run did, by outbox message id."""
+
+    sent: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+def _state() -> PrivacyState:
+    return t.cast("PrivacyState", current_app.extensions["allcot_privacy"])
+
+
+def render(template: str, **context: t.Any) -> tuple[str, str, str | None]:
+    """Render ``privacy/email/<template>.txt`` (and ``.html`` if present).
+
+    The text template sets the subject with ``{% set subject = ... %}``. Hosts
+    override either file by placing one at the same path in their templates.
+    """
+    env = current_app.jinja_env
+    current_app.update_template_context(context)
+    text_module = env.get_template(f"privacy/email/{template}.txt").make_module(context)
+    subject = str(getattr(text_module, "subject", "")).strip()
+    if not subject:
+        raise LookupError(
+            f"privacy/email/{template}.txt must set a subject: {{% set subject = ... %}}"
+        )
+    try:
+        html_template = env.get_template(f"privacy/email/{template}.html")
+    except LookupError:
+        html = None
+    else:
+        html = html_template.render(context)
+    return subject, str(text_module).strip() + "\n", html
+
+
+def queue(
+    template: str,
+    to: str | t.Sequence[str],
+    *,
+    category: str = "system",
+    reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
+    **context: t.Any,
+) -> OutboxMessage:
+    """Render an email and add it to the outbox in the current transaction.
+
+    The caller commits. Nothing is sent if the transaction rolls back.
+    """
+    if category not in CATEGORIES:
+        raise ValueError(f"category must be one of {CATEGORIES}, not {category!r}.")
+    recipients = [to] if isinstance(to, str) else list(to)
+    subject, text, html = render(template, **context)
+    all_headers = dict(headers or {})
+    if reply_to:
+        all_headers["Reply-To"] = reply_to
+    if category == "system":
+        all_headers.setdefault("Auto-Submitted", "auto-generated")
+    message = OutboxMessage(
+        category=category,
+        template=template,
+        sender=current_app.config["PRIVACY_MAIL_SENDER"],
+        recipients=recipients,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        headers=all_headers,
+        next_attempt_at=utcnow(),
+    )
+    session = _state().db.session
+    session.add(message)
+    session.flush()
+    g.setdefault("_privacy_queued_mail", []).append(message.id)
+    return message
+
+
+def _claim(session: Session, message_id: int) -> bool:
+    now = utcnow()
+    result = session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.sent_at.is_(None),
+            sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        .values(claimed_until=now + CLAIM_FOR)
+    )
+    session.commit()
+    return t.cast(sa.CursorResult[t.Any], result).rowcount == 1
+
+
+def _to_flask_mail(message: OutboxMessage) -> Message:
+    headers = dict(message.headers or {})
+    reply_to = headers.pop("Reply-To", None)
+    return Message(
+        subject=message.subject,
+        recipients=list(message.recipients),
+        body=message.body_text,
+        html=message.body_html,
+        sender=message.sender or current_app.config.get("MAIL_DEFAULT_SENDER"),
+        reply_to=reply_to,
+        extra_headers=headers or None,
+    )
+
+
+def _retry_wait(attempts: int) -> timedelta:
+    base: timedelta = current_app.config["PRIVACY_MAIL_RETRY_AFTER"]
+    return t.cast(timedelta, min(base * (2 ** (attempts - 1)), MAX_RETRY_WAIT))
+
+
+def deliver_due(ids: t.Iterable[int] | None = None, limit: int = 100) -> DeliveryReport:
+    """Send the outbox messages that are due (only ``ids`` if given).
+
+    Runs in its own database session, so it never commits the caller's work.
+    """
+    state = _state()
+    report = DeliveryReport()
+    now = utcnow()
+    with Session(state.db.engine) as session:
+        query = (
+            sa.select(OutboxMessage.id)
+            .where(
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.next_attempt_at <= now,
+                OutboxMessage.attempts < current_app.config["PRIVACY_MAIL_MAX_ATTEMPTS"],
+            )
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(limit)
+        )
+        if ids is not None:
+            query = query.where(OutboxMessage.id.in_(list(ids)))
+        for message_id in session.scalars(query).all():
+            if not _claim(session, message_id):
+                continue
+            message = session.get(OutboxMessage, message_id)
+            assert message is not None
+            message.attempts += 1
+            try:
+                state.mail.send(_to_flask_mail(message))
+            except Exception as error:  # noqa: BLE001 - any failure leaves it for a retry
+                message.last_error = f"{type(error).__name__}: {error}"[:500]
+                message.next_attempt_at = utcnow() + _retry_wait(message.attempts)
+                message.claimed_until = None
+                report.failed.append(message_id)
+                log.warning(
+                    "Outbox message %s (%s) not delivered, attempt %s: %s",
+                    message_id,
+                    message.template,
+                    message.attempts,
+                    type(error).__name__,
+                )
+            else:
+                message.sent_at = utcnow()
+                message.last_error = None
+                report.sent.append(message_id)
+            session.commit()
+    return report
+
+
+def deliver_after_request(response: Response) -> Response:
+    """Deliver the messages this request queued, once its work is committed."""
+    queued = g.pop("_privacy_queued_mail", None)
+    if not queued or response.status_code >= 500:
+        return response
+    if not current_app.config["PRIVACY_MAIL_SEND_AFTER_REQUEST"]:
+        return response
+    try:
+        deliver_due(ids=queued)
+    except Exception:
+        log.exception("Outbox delivery after request failed; 'flask privacy send-mail' retries.")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Deliver queued mail after each request."""
+    app.after_request(deliver_after_request)

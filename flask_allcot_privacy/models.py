@@ -1,0 +1,266 @@
+"""The extension's tables, as typed SQLAlchemy 2.0 models.
+
+The models are declared on the extension's own declarative base so they can be
+imported before any app exists. ``init_app`` copies their tables into the
+host's ``db.metadata``: ``db.create_all()`` and Alembic see them, and a host
+model can point a foreign key at ``privacy_user.id``. Queries go through the
+host's ``db.session``; the extension never creates a second engine or session.
+
+Transactions: the extension's views commit their own unit of work. Helpers
+that write (queueing mail, recording audit events, consent records) only add
+to ``db.session`` and leave the commit to their caller.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .clock import utcnow
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC, on every database (SQLite included)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: t.Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("Naive datetimes are refused: use clock.utcnow().")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: t.Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base for the extension's models; tables are prefixed ``privacy_``."""
+
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map: t.ClassVar[dict[t.Any, t.Any]] = {datetime: UTCDateTime()}
+
+
+#: Roles in increasing order of reach; each includes what the ones before it may do.
+ROLES = ("staff", "privacy_officer", "admin")
+
+#: How a member's name is shown to visitors (the policy's "Display Name").
+DISPLAY_NAME_CHOICES = ("username", "first", "last", "first_last", "last_first")
+
+
+class User(Base):
+    """A registered member. The username never changes; the password may be unset."""
+
+    __tablename__ = "privacy_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(60))
+    #: Lower-cased username; unique, so usernames are unique regardless of case.
+    username_key: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    email: Mapped[str] = mapped_column(sa.String(320))
+    #: Lower-cased email; unique, so one account per address.
+    email_key: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    #: Changes whenever a password link is issued or used: older links stop working.
+    credential_version: Mapped[int] = mapped_column(default=0)
+    first_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    last_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    website: Mapped[str] = mapped_column(sa.String(2048), default="")
+    bio: Mapped[str] = mapped_column(sa.Text, default="")
+    display_name_choice: Mapped[str] = mapped_column(sa.String(20), default="username")
+    public_profile: Mapped[bool] = mapped_column(default=False)
+    allow_indexing: Mapped[bool] = mapped_column(default=False)
+    marketing_opt_in: Mapped[bool] = mapped_column(default=False)
+    marketing_opt_in_at: Mapped[datetime | None]
+    role: Mapped[str | None] = mapped_column(sa.String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    password_set_at: Mapped[datetime | None]
+    #: Set when the account was erased on request; it can no longer log in.
+    erased_at: Mapped[datetime | None]
+
+    login_sessions: Mapped[list[LoginSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    # Flask-Login: the id it stores is the login session's token, not the user id,
+    # so revoking a login session on the server invalidates every copy of its cookies.
+    __allow_unmapped__ = True
+    #: Set per request from the cookie; never stored (only its hash is, on LoginSession).
+    login_token: str | None = None
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.erased_at is None and self.password_hash is not None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        if self.login_token is None:
+            raise RuntimeError("Log users in with accounts.sessions.log_in(), not login_user().")
+        return self.login_token
+
+    def has_role(self, role: str) -> bool:
+        """True when the member's role reaches at least ``role``."""
+        if role not in ROLES:
+            raise ValueError(f"Unknown role {role!r}; roles are {', '.join(ROLES)}.")
+        return self.role in ROLES and ROLES.index(self.role) >= ROLES.index(role)
+
+    def display_name_options(self) -> list[tuple[str, str]]:
+        """The display names this member can choose, offering only filled-in names."""
+        first, last = self.first_name.strip(), self.last_name.strip()
+        options = [("username", self.username)]
+        if first:
+            options.append(("first", first))
+        if last:
+            options.append(("last", last))
+        if first and last:
+            options.append(("first_last", f"{first} {last}"))
+            options.append(("last_first", f"{last} {first}"))
+        return options
+
+    @property
+    def display_name(self) -> str:
+        """The name shown to visitors, falling back to the username."""
+        return dict(self.display_name_options()).get(self.display_name_choice, self.username)
+
+
+class LoginSession(Base):
+    """One login: the server side of the session and remember cookies."""
+
+    __tablename__ = "privacy_login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("privacy_user.id", ondelete="CASCADE"), index=True
+    )
+    #: SHA-256 of the token in the cookies; the token itself is never stored.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    remember: Mapped[bool] = mapped_column(default=False)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ip_address: Mapped[str] = mapped_column(sa.String(45), default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(255), default="")
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(back_populates="login_sessions")
+
+
+class OutboxMessage(Base):
+    """An email waiting for delivery, written in the transaction that caused it."""
+
+    __tablename__ = "privacy_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: ``system`` mail is always sent; ``marketing`` only to those who opted in.
+    category: Mapped[str] = mapped_column(sa.String(20), default="system")
+    template: Mapped[str] = mapped_column(sa.String(100))
+    sender: Mapped[str | None] = mapped_column(sa.String(320))
+    recipients: Mapped[list[str]] = mapped_column(sa.JSON)
+    subject: Mapped[str] = mapped_column(sa.String(255))
+    body_text: Mapped[str] = mapped_column(sa.Text)
+    body_html: Mapped[str | None] = mapped_column(sa.Text)
+    headers: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    #: A worker that claimed the message holds it until then; another may retry after.
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+
+
+class Comment(Base):
+    """A comment on a host-chosen target such as ``post:12``."""
+
+    __tablename__ = "privacy_comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(sa.String(100), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("privacy_user.id", ondelete="SET NULL"), index=True
+    )
+    author_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    author_email: Mapped[str] = mapped_column(sa.String(320), default="")
+    author_url: Mapped[str] = mapped_column(sa.String(2048), default="")
+    body: Mapped[str] = mapped_column(sa.Text)
+    ip_address: Mapped[str] = mapped_column(sa.String(45), default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    #: ``approved`` or ``held`` (awaiting moderation).
+    status: Mapped[str] = mapped_column(sa.String(20), default="approved")
+
+    user: Mapped[User | None] = relationship()
+
+
+class ContactMessage(Base):
+    """A message sent through the contact form: the policy's "correspondence"."""
+
+    __tablename__ = "privacy_contact_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("privacy_user.id", ondelete="SET NULL"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(100))
+    email: Mapped[str] = mapped_column(sa.String(320), index=True)
+    message: Mapped[str] = mapped_column(sa.Text)
+    ip_address: Mapped[str] = mapped_column(sa.String(45), default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ConsentRecord(Base):
+    """One consent decision, append-only: the proof of what a visitor chose."""
+
+    __tablename__ = "privacy_consent_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consent_id: Mapped[str] = mapped_column(sa.String(36), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("privacy_user.id", ondelete="SET NULL"), index=True
+    )
+    granted: Mapped[list[str]] = mapped_column(sa.JSON)
+    refused: Mapped[list[str]] = mapped_column(sa.JSON)
+    revision: Mapped[str] = mapped_column(sa.String(64))
+    policy_version: Mapped[str] = mapped_column(sa.String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ip_address: Mapped[str] = mapped_column(sa.String(45), default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(255), default="")
+    #: ``banner``, ``settings`` or ``gpc``.
+    source: Mapped[str] = mapped_column(sa.String(20))
+
+
+class AuditEvent(Base):
+    """A staff member viewed a person's data or acted: who, when, what, on whom."""
+
+    __tablename__ = "privacy_audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("privacy_user.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(sa.String(60), index=True)
+    subject_id: Mapped[int | None] = mapped_column(index=True)
+    detail: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ip_address: Mapped[str] = mapped_column(sa.String(45), default="")

@@ -1,0 +1,63 @@
+"""Rate limits on the forms that can be abused (login, email-sending forms, comments).
+
+Counting is done by the app's Flask-Limiter instance (its storage, its moving
+window), keyed by purpose and by whatever the limit is per: an IP address or
+an account. ``PRIVACY_RATELIMIT_STORAGE_URI`` chooses the storage; the default,
+memory, is per process, so sites running several workers should use Redis.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Flask, current_app, render_template
+from limits import parse_many
+from werkzeug.exceptions import TooManyRequests
+
+from .state import state_for
+
+
+class RateLimited(TooManyRequests):
+    """Too many attempts; ``wait_seconds`` is the number of seconds to wait."""
+
+    def __init__(self, wait_seconds: int) -> None:
+        super().__init__()
+        self.wait_seconds = wait_seconds
+
+
+def hit(scope: str, limit_setting: str, key: str) -> None:
+    """Count one attempt at ``scope`` for ``key``; raise :class:`RateLimited` past the limit."""
+    state = state_for(current_app)
+    if not state.limiter.enabled:
+        return
+    strategy = state.limiter.limiter
+    for item in parse_many(current_app.config[limit_setting]):
+        if not strategy.hit(item, "allcot-privacy", scope, key):
+            stats = strategy.get_window_stats(item, "allcot-privacy", scope, key)
+            wait = float(stats.reset_time) - time.time()
+            raise RateLimited(wait_seconds=max(1, math.ceil(wait)))
+
+
+def _too_many(error: RateLimited) -> tuple[str, int, dict[str, str]]:
+    from flask_babel import gettext as _
+
+    minutes = max(1, math.ceil(error.wait_seconds / 60))
+    body = render_template(
+        "privacy/errors/error.html",
+        title=_("Too many attempts"),
+        message=_(
+            "For your security we paused this form. Please try again in %(minutes)s minute(s).",
+            minutes=minutes,
+        ),
+        link=None,
+    )
+    return body, 429, {"Retry-After": str(error.wait_seconds)}
+
+
+def init_app(app: Flask) -> None:
+    """Answer :class:`RateLimited` with a clear 429 page and a Retry-After header."""
+    app.register_error_handler(RateLimited, _too_many)
+
+
+__all__ = ["RateLimited", "hit", "init_app"]

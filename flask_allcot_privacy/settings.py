@@ -1,0 +1,299 @@
+"""Every ``PRIVACY_*`` configuration key, its default and what it accepts.
+
+The table below is the single source of truth: :func:`apply_defaults` fills in
+what the host left out with ``setdefault`` and :func:`check` refuses unknown
+keys and bad values at ``init_app`` with a message that says how to fix them.
+``docs/config.rst`` documents each key, and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing as t
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import Flask
+
+
+class ConfigurationError(ValueError):
+    """A ``PRIVACY_*`` key is unknown or holds a value the extension cannot use."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key: its default and the check its value must pass."""
+
+    default: t.Any
+    accepts: str
+    check: t.Callable[[t.Any], bool]
+
+
+def _is_str(value: t.Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_optional_str(value: t.Any) -> bool:
+    return value is None or (isinstance(value, str) and value != "")
+
+
+def _is_prefix(value: t.Any) -> bool:
+    return isinstance(value, str) and value.startswith("/") and not value.endswith("/")
+
+
+def _is_cookie_prefix(value: t.Any) -> bool:
+    return isinstance(value, str) and all(c.isalnum() or c in "_-" for c in value)
+
+
+def _is_bool(value: t.Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _positive_duration(value: t.Any) -> bool:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value > 0
+    return isinstance(value, timedelta) and value > timedelta(0)
+
+
+def _as_timedelta(value: t.Any) -> t.Any:
+    """Seconds (as set from the environment) become a timedelta."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    return value
+
+
+def _int_between(low: int, high: int) -> t.Callable[[t.Any], bool]:
+    def check(value: t.Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+    return check
+
+
+def _one_of(*choices: t.Any) -> t.Callable[[t.Any], bool]:
+    return lambda value: value in choices
+
+
+def _list_of_str(value: t.Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+
+
+def _rate_limit(value: t.Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    from limits import parse_many
+
+    try:
+        return bool(parse_many(value))
+    except ValueError:
+        return False
+
+
+PROCESSOR_FIELDS = ("name", "purpose", "category", "policy_url")
+CONSENT_CATEGORIES = ("necessary", "preferences", "analytics", "marketing")
+
+
+def _processors(value: t.Any) -> bool:
+    if not isinstance(value, (list, tuple)):
+        return False
+    for entry in value:
+        if not isinstance(entry, dict) or not all(
+            isinstance(entry.get(f), str) and entry.get(f) for f in PROCESSOR_FIELDS
+        ):
+            return False
+        if entry["category"] not in CONSENT_CATEGORIES:
+            return False
+    return True
+
+
+def _categories(value: t.Any) -> bool:
+    return (
+        _list_of_str(value)
+        and "necessary" in value
+        and all(c.isidentifier() for c in value)
+        and len(set(value)) == len(value)
+    )
+
+
+#: Every ``PRIVACY_*`` key the extension reads, with its default.
+DEFAULTS: dict[str, Setting] = {
+    # Site and templates
+    "PRIVACY_SITE_NAME": Setting("ALLCOT", "a non-empty string", lambda v: _is_str(v) and v != ""),
+    "PRIVACY_BASE_TEMPLATE": Setting(
+        "privacy/layout.html", "a template path such as 'base.html'", _is_str
+    ),
+    "PRIVACY_CONTACT_EMAIL": Setting(
+        None, "an email address shown on privacy pages, or None", _is_optional_str
+    ),
+    "PRIVACY_EMAIL_ALLOW_TEST_DOMAINS": Setting(
+        False,
+        "True to accept addresses at the reserved 'test' domain (RFC 2606), for demos and tests",
+        _is_bool,
+    ),
+    # URL prefixes
+    "PRIVACY_ACCOUNTS_URL_PREFIX": Setting("/account", "a path like '/account'", _is_prefix),
+    "PRIVACY_URL_PREFIX": Setting("/privacy", "a path like '/privacy'", _is_prefix),
+    "PRIVACY_COMMENTS_URL_PREFIX": Setting("/comments", "a path like '/comments'", _is_prefix),
+    "PRIVACY_STAFF_URL_PREFIX": Setting("/staff", "a path like '/staff'", _is_prefix),
+    # Cookies and login sessions (lifetimes are the policy's)
+    "PRIVACY_COOKIE_PREFIX": Setting(
+        "",
+        "letters, digits, '_' or '-' put before every cookie name",
+        _is_cookie_prefix,
+    ),
+    "PRIVACY_COOKIE_SECURE": Setting(
+        "auto",
+        "'auto' (Secure when the request is HTTPS), True or False",
+        _one_of("auto", True, False),
+    ),
+    "PRIVACY_SESSION_LIFETIME": Setting(
+        timedelta(days=2),
+        "a positive datetime.timedelta or a number of seconds",
+        _positive_duration,
+    ),
+    "PRIVACY_REMEMBER_LIFETIME": Setting(
+        timedelta(days=14),
+        "a positive datetime.timedelta or a number of seconds",
+        _positive_duration,
+    ),
+    "PRIVACY_SCREEN_OPTIONS_LIFETIME": Setting(
+        timedelta(days=365),
+        "a positive datetime.timedelta or a number of seconds",
+        _positive_duration,
+    ),
+    "PRIVACY_COMMENT_AUTHOR_LIFETIME": Setting(
+        timedelta(days=365),
+        "a positive datetime.timedelta or a number of seconds",
+        _positive_duration,
+    ),
+    "PRIVACY_SESSION_TOUCH_INTERVAL": Setting(
+        timedelta(minutes=5),
+        "a positive datetime.timedelta or a number of seconds (how often 'last seen' is written)",
+        _positive_duration,
+    ),
+    # Tokens sent by email
+    "PRIVACY_SET_PASSWORD_WITHIN": Setting(
+        timedelta(hours=24),
+        "a positive datetime.timedelta or a number of seconds",
+        _positive_duration,
+    ),
+    "PRIVACY_EMAIL_CHANGE_WITHIN": Setting(
+        timedelta(hours=24),
+        "a positive datetime.timedelta or a number of seconds",
+        _positive_duration,
+    ),
+    # Passwords: argon2id, OWASP's recommended parameters by default
+    "PRIVACY_ARGON2_TIME_COST": Setting(2, "an integer from 1 to 100", _int_between(1, 100)),
+    "PRIVACY_ARGON2_MEMORY_COST": Setting(
+        19456, "kibibytes, an integer from 8 to 4194304", _int_between(8, 4_194_304)
+    ),
+    "PRIVACY_ARGON2_PARALLELISM": Setting(1, "an integer from 1 to 64", _int_between(1, 64)),
+    "PRIVACY_PASSWORD_MIN_LENGTH": Setting(12, "an integer from 8 to 128", _int_between(8, 128)),
+    # Rate limits (Flask-Limiter notation)
+    "PRIVACY_RATELIMIT_STORAGE_URI": Setting(
+        "memory://",
+        "a Flask-Limiter storage URI such as 'redis://localhost:6379'",
+        _is_str,
+    ),
+    "PRIVACY_LOGIN_LIMIT_PER_ACCOUNT": Setting(
+        "10 per 15 minutes",
+        "a Flask-Limiter limit such as '10 per 15 minutes'",
+        _rate_limit,
+    ),
+    "PRIVACY_LOGIN_LIMIT_PER_IP": Setting(
+        "50 per 15 minutes",
+        "a Flask-Limiter limit such as '50 per 15 minutes'",
+        _rate_limit,
+    ),
+    "PRIVACY_EMAIL_LIMIT_PER_IP": Setting(
+        "20 per hour",
+        "a Flask-Limiter limit for forms that send email (register, reset, requests)",
+        _rate_limit,
+    ),
+    "PRIVACY_COMMENT_LIMIT_PER_IP": Setting(
+        "10 per minute", "a Flask-Limiter limit such as '10 per minute'", _rate_limit
+    ),
+    "PRIVACY_CONTACT_LIMIT_PER_IP": Setting(
+        "5 per minute", "a Flask-Limiter limit such as '5 per minute'", _rate_limit
+    ),
+    # Mail outbox
+    "PRIVACY_MAIL_SENDER": Setting(
+        None, "an address, or None to use MAIL_DEFAULT_SENDER", _is_optional_str
+    ),
+    "PRIVACY_MAIL_SEND_AFTER_REQUEST": Setting(
+        True,
+        "True (deliver after the response) or False (only 'flask privacy send-mail')",
+        _is_bool,
+    ),
+    "PRIVACY_MAIL_MAX_ATTEMPTS": Setting(8, "an integer from 1 to 100", _int_between(1, 100)),
+    "PRIVACY_MAIL_RETRY_AFTER": Setting(
+        timedelta(minutes=1),
+        "a positive datetime.timedelta or a number of seconds (doubled after each failed attempt)",
+        _positive_duration,
+    ),
+    # Proxies (werkzeug ProxyFix semantics: how many proxies to trust)
+    "PRIVACY_TRUSTED_PROXIES": Setting(
+        0,
+        "the number of reverse proxies in front of the app, 0 to 10",
+        _int_between(0, 10),
+    ),
+    # Comments and contact
+    "PRIVACY_COMMENT_MODERATION": Setting(
+        "none", "'none', 'first_time' or 'all'", _one_of("none", "first_time", "all")
+    ),
+    "PRIVACY_CONTACT_RECIPIENTS": Setting([], "a list of email addresses", _list_of_str),
+    # Consent and third parties
+    "PRIVACY_ANALYTICS_ID": Setting(
+        None,
+        "a Google Analytics measurement id such as 'G-XXXXXXX', or None",
+        _is_optional_str,
+    ),
+    "PRIVACY_CONSENT_LIFETIME": Setting(
+        timedelta(days=182),
+        "a positive datetime.timedelta or a number of seconds",
+        _positive_duration,
+    ),
+    "PRIVACY_CONSENT_CATEGORIES": Setting(
+        list(CONSENT_CATEGORIES),
+        "a list of category names that includes 'necessary'",
+        _categories,
+    ),
+    "PRIVACY_PROCESSORS": Setting(
+        [],
+        "a list of dicts with non-empty 'name', 'purpose', 'category' "
+        f"(one of {', '.join(CONSENT_CATEGORIES)}) and 'policy_url' (optional 'opt_out_url')",
+        _processors,
+    ),
+    # Staff screens
+    "PRIVACY_PER_PAGE_CHOICES": Setting(
+        [10, 25, 50, 100],
+        "a list of positive integers",
+        lambda v: (
+            isinstance(v, (list, tuple)) and bool(v) and all(_int_between(1, 1000)(n) for n in v)
+        ),
+    ),
+}
+
+
+def apply_defaults(app: Flask) -> None:
+    """Fill in every ``PRIVACY_*`` key the host did not set."""
+    for key, setting in DEFAULTS.items():
+        default = setting.default
+        app.config.setdefault(key, list(default) if isinstance(default, list) else default)
+
+
+def check(app: Flask) -> None:
+    """Refuse unknown ``PRIVACY_*`` keys and values a key does not accept."""
+    for key in app.config:
+        if key.startswith("PRIVACY_") and key not in DEFAULTS:
+            close = difflib.get_close_matches(key, DEFAULTS, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigurationError(
+                f"Unknown configuration key {key!r}.{hint} "
+                "The known keys are listed in the configuration reference."
+            )
+    for key, setting in DEFAULTS.items():
+        value = app.config[key]
+        if not setting.check(value):
+            raise ConfigurationError(f"{key} is {value!r}, but it accepts {setting.accepts}.")
+        if setting.check is _positive_duration:
+            app.config[key] = _as_timedelta(value)

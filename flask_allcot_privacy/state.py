@@ -1,0 +1,44 @@
+"""Where the extension keeps what it needs per app: ``app.extensions["allcot_privacy"]``."""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+if t.TYPE_CHECKING:
+    from flask_limiter import Limiter
+    from flask_login import LoginManager
+    from flask_mail import Mail
+    from flask_sqlalchemy import SQLAlchemy
+
+    from .extension import Privacy
+
+EXTENSION_KEY = "allcot_privacy"
+
+
+@dataclass
+class PrivacyState:
+    """The host's objects the extension works with, per app. No request state."""
+
+    privacy: Privacy
+    db: SQLAlchemy
+    mail: Mail
+    login_manager: LoginManager
+    limiter: Limiter
+
+
+def state_for(app: Flask) -> PrivacyState:
+    """The extension's state for ``app``, or a clear error if it was not initialised."""
+    try:
+        return t.cast(PrivacyState, app.extensions[EXTENSION_KEY])
+    except KeyError:
+        raise RuntimeError(
+            "flask-allcot-privacy is not initialised on this app: call privacy.init_app(app)."
+        ) from None
+
+
+def current_db() -> SQLAlchemy:
+    """The host's ``SQLAlchemy`` object for the current app."""
+    return state_for(current_app).db

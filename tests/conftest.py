@@ -1,0 +1,149 @@
+"""Fixtures: the example site on a fresh database per test, a real SMTP sink, members."""
+
+from __future__ import annotations
+
+import typing as t
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask_mail import Mail
+from flask_sqlalchemy import SQLAlchemy
+
+from example_site import create_app, db
+from flask_allcot_privacy import Privacy
+from flask_allcot_privacy.accounts.passwords import hash_password
+from flask_allcot_privacy.clock import utcnow
+from flask_allcot_privacy.models import User
+
+from .helpers import CookieCheckingClient, SMTPSink
+
+#: Cheap argon2id parameters: tests stay fast; every other setting uses OWASP's.
+FAST_HASHING = {
+    "PRIVACY_ARGON2_TIME_COST": 1,
+    "PRIVACY_ARGON2_MEMORY_COST": 8,
+    "PRIVACY_ARGON2_PARALLELISM": 1,
+}
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def smtp() -> Iterator[SMTPSink]:
+    sink = SMTPSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+def app_settings(tmp_path: Path, smtp: SMTPSink | None = None) -> dict[str, t.Any]:
+    """Settings for a test app: its own SQLite file, real SMTP to the sink."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite'}",
+        "DEMO_MAIL": False,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp.port if smtp else 1,
+        "MAIL_SUPPRESS_SEND": False,
+        "MAIL_DEFAULT_SENDER": "site@allcot.test",
+        "SERVER_NAME": "blog.test",
+        "PRIVACY_EMAIL_ALLOW_TEST_DOMAINS": True,
+        **FAST_HASHING,
+    }
+
+
+@pytest.fixture
+def config(tmp_path: Path, smtp: SMTPSink) -> dict[str, t.Any]:
+    """Override in a test module (or parametrize) to change the app's settings."""
+    return app_settings(tmp_path, smtp)
+
+
+@pytest.fixture
+def app(config: dict[str, t.Any]) -> Iterator[Flask]:
+    app = create_app(config)
+    app.test_client_class = CookieCheckingClient
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> CookieCheckingClient:
+    return t.cast(CookieCheckingClient, app.test_client())
+
+
+@pytest.fixture
+def make_member(app: Flask) -> t.Callable[..., User]:
+    """Create a member with a password (and optionally a role) straight in the database."""
+
+    def make(username: str = "reader", email: str | None = None, **fields: t.Any) -> User:
+        password = fields.pop("password", PASSWORD)
+        with app.app_context():
+            user = User(
+                username=username,
+                username_key=username.lower(),
+                email=email or f"{username}@example.test",
+                email_key=(email or f"{username}@example.test").lower(),
+                password_hash=hash_password(password) if password else None,
+                password_set_at=utcnow() if password else None,
+                **fields,
+            )
+            db.session.add(user)
+            db.session.commit()
+            db.session.refresh(user)
+            db.session.expunge(user)
+            return user
+
+    return make
+
+
+def log_in(
+    client: CookieCheckingClient, username: str, password: str = PASSWORD, remember: bool = False
+) -> t.Any:
+    """Log in through the real login form (test cookie, CSRF and all)."""
+    return client.submit(
+        "/account/login", {"username": username, "password": password, "remember": remember}
+    )
+
+
+@pytest.fixture
+def member(make_member: t.Callable[..., User]) -> User:
+    return make_member()
+
+
+@pytest.fixture
+def logged_in(client: CookieCheckingClient, member: User) -> CookieCheckingClient:
+    response = log_in(client, member.username)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def make_host_app(tmp_path: Path, **config: t.Any) -> Flask:
+    """A bare host app (not the example site) with its own db and mail objects."""
+    app = Flask("host")
+    app.config.update(
+        SECRET_KEY="host-secret",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'host.sqlite'}",
+        TESTING=True,
+        **FAST_HASHING,
+    )
+    app.config.update(config)
+    host_db, host_mail = SQLAlchemy(), Mail()
+    host_db.init_app(app)
+    host_mail.init_app(app)
+    Privacy().init_app(app, db=host_db, mail=host_mail)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_app_context() -> Iterator[None]:
+    """Like Flask's own suite: a test must not leave an app context pushed."""
+    from flask.globals import _cv_app
+
+    yield
+    leaked = _cv_app.get(None)
+    assert leaked is None, "an app context was left pushed"

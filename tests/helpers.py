@@ -1,0 +1,162 @@
+"""Test helpers: a real SMTP sink, forms read from the HTML, a cookie-checking client."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import socket
+import typing as t
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+from bs4 import BeautifulSoup
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from flask_allcot_privacy import cookies
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: t.Any, session: t.Any, envelope: t.Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        parsed["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        self.messages.append(t.cast(EmailMessage, parsed))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class SMTPSink:
+    """An aiosmtpd server on 127.0.0.1 that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self._collector = _Collector()
+        self._controller: Controller | None = None
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return self._collector.messages
+
+    def start(self) -> None:
+        self._controller = Controller(self._collector, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def to(self, address: str) -> list[EmailMessage]:
+        """Messages whose envelope went to ``address``."""
+        return [m for m in self.messages if address.lower() in m["X-Envelope-To"].lower()]
+
+    def last_to(self, address: str) -> EmailMessage:
+        found = self.to(address)
+        assert found, f"no email to {address}; got {[m['To'] for m in self.messages]}"
+        return found[-1]
+
+
+def text_body(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None, "the email has no text part"
+    return t.cast(str, part.get_content())
+
+
+def html_body(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None, "the email has no HTML part"
+    return t.cast(str, part.get_content())
+
+
+def links_in(message: EmailMessage) -> list[str]:
+    """Every http(s) link in the text part, in order."""
+    return re.findall(r"https?://[^\s<>\"]+", text_body(message))
+
+
+def path_of(url: str) -> str:
+    """The path and query of an absolute link, for the test client."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def soup(response: TestResponse) -> BeautifulSoup:
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def form_fields(response: TestResponse, form_selector: str = "form[method=post]") -> dict[str, str]:
+    """The values a browser would send for the first matching form, hidden fields included."""
+    form = soup(response).select_one(form_selector)
+    assert form is not None, f"no form matches {form_selector!r}"
+    values: dict[str, str] = {}
+    for field in form.select("input[name], textarea[name], select[name]"):
+        name = str(field["name"])
+        kind = field.get("type", "text")
+        if field.name == "textarea":
+            values[name] = field.get_text()
+        elif field.name == "select":
+            chosen = field.select_one("option[selected]") or field.select_one("option")
+            values[name] = str(chosen["value"]) if chosen else ""
+        elif kind in ("checkbox", "radio"):
+            if field.has_attr("checked"):
+                values[name] = str(field.get("value", "y"))
+        elif kind not in ("submit", "button"):
+            values[name] = str(field.get("value", ""))
+    return values
+
+
+def field_error(response: TestResponse, field_id: str) -> str:
+    """The message shown beside a field, or an empty string."""
+    error = soup(response).select_one(f"#{field_id}-error")
+    return error.get_text(" ", strip=True) if error else ""
+
+
+def form_error(response: TestResponse) -> str:
+    return " ".join(
+        e.get_text(" ", strip=True) for e in soup(response).select(".privacy-error--form")
+    )
+
+
+class CookieCheckingClient(FlaskClient):
+    """A test client that fails any response setting a cookie the registry does not declare."""
+
+    def open(self, *args: t.Any, **kwargs: t.Any) -> TestResponse:
+        response = super().open(*args, **kwargs)
+        with self.application.app_context():
+            for header in response.headers.getlist("Set-Cookie"):
+                name = header.split("=", 1)[0].strip()
+                assert cookies.is_declared_name(name, self.application), (
+                    f"cookie {name!r} is set but not declared in the cookie registry"
+                )
+        return response
+
+    def submit(
+        self,
+        url: str,
+        data: dict[str, t.Any] | None = None,
+        *,
+        form_selector: str = "form[method=post]",
+        **kwargs: t.Any,
+    ) -> TestResponse:
+        """GET ``url``, fill its form like a browser (CSRF token included), POST it."""
+        page = self.get(url)
+        assert page.status_code == 200, f"GET {url} answered {page.status_code}"
+        fields = form_fields(page, form_selector)
+        for name, value in (data or {}).items():
+            if value is None or value is False:
+                fields.pop(name, None)
+            else:
+                fields[name] = "y" if value is True else value
+        action = soup(page).select_one(form_selector)
+        target = str(action.get("action") or url) if action is not None else url
+        return self.post(target, data=fields, **kwargs)
