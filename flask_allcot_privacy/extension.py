@@ -10,6 +10,7 @@ from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cookies, ratelimit, settings, text
@@ -106,6 +107,8 @@ class Privacy:
         )
         app.add_template_global(_endpoints, "privacy_endpoints")
         app.add_template_filter(text.paragraphs, "privacy_paragraphs")
+        # Flask-WTF's own global, as CSRFProtect would register it, for forms built by hand.
+        app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
 
         from . import accounts, cli, comments, consent, contact, staff
         from . import requests as privacy_requests
