@@ -181,6 +181,11 @@ DEFAULTS: dict[str, Setting] = {
         "a positive datetime.timedelta or a number of seconds",
         _positive_duration,
     ),
+    "PRIVACY_HELD_COMMENT_LINK_WITHIN": Setting(
+        timedelta(days=30),
+        "a positive datetime.timedelta or a number of seconds",
+        _positive_duration,
+    ),
     # Passwords: argon2id, OWASP's recommended parameters by default
     "PRIVACY_ARGON2_TIME_COST": Setting(2, "an integer from 1 to 100", _int_between(1, 100)),
     "PRIVACY_ARGON2_MEMORY_COST": Setting(
