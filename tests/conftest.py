@@ -26,6 +26,8 @@ FAST_HASHING = {
     "PRIVACY_ARGON2_PARALLELISM": 1,
 }
 PASSWORD = "correct-horse-battery-staple"
+#: The test apps' SERVER_NAME: the test client files cookies under this domain.
+HOST = "blog.test"
 
 
 @pytest.fixture
@@ -47,7 +49,7 @@ def app_settings(tmp_path: Path, smtp: SMTPSink | None = None) -> dict[str, t.An
         "MAIL_PORT": smtp.port if smtp else 1,
         "MAIL_SUPPRESS_SEND": False,
         "MAIL_DEFAULT_SENDER": "site@allcot.test",
-        "SERVER_NAME": "blog.test",
+        "SERVER_NAME": HOST,
         "PRIVACY_EMAIL_ALLOW_TEST_DOMAINS": True,
         **FAST_HASHING,
     }

@@ -7,6 +7,7 @@ import email.policy
 import re
 import socket
 import typing as t
+from datetime import UTC
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
@@ -160,3 +161,29 @@ class CookieCheckingClient(FlaskClient):
         action = soup(page).select_one(form_selector)
         target = str(action.get("action") or url) if action is not None else url
         return self.post(target, data=fields, **kwargs)
+
+
+def set_cookie(response: TestResponse, name: str) -> dict[str, t.Any] | None:
+    """The attributes of the ``Set-Cookie`` header for ``name``, or None if not set."""
+    from datetime import datetime
+    from email.utils import parsedate_to_datetime
+    from http.cookies import SimpleCookie
+
+    for header in response.headers.getlist("Set-Cookie"):
+        if header.split("=", 1)[0].strip() != name:
+            continue
+        jar: SimpleCookie = SimpleCookie()
+        jar.load(header)
+        morsel = jar[name]
+        expires = parsedate_to_datetime(morsel["expires"]) if morsel["expires"] else None
+        flags = {part.strip().lower() for part in header.split(";")[1:]}
+        return {
+            "value": morsel.value,
+            "expires": expires.astimezone(UTC) if expires else None,
+            "max_age": int(morsel["max-age"]) if morsel["max-age"] else None,
+            "httponly": "httponly" in flags,
+            "secure": "secure" in flags,
+            "samesite": morsel["samesite"],
+            "deleted": bool(expires and expires < datetime.now(UTC)),
+        }
+    return None

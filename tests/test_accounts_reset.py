@@ -1,0 +1,133 @@
+"""Forgotten passwords (P4, P21): same answer for every address, newest link wins."""
+
+from __future__ import annotations
+
+import typing as t
+
+import argon2
+import pytest
+from flask import Flask
+
+from flask_allcot_privacy.models import User
+
+from .conftest import PASSWORD, log_in
+from .helpers import CookieCheckingClient, SMTPSink, links_in, path_of, soup, text_body
+
+NEW_PASSWORD = "a-brand-new-passphrase-42"
+
+
+def _reset(client: CookieCheckingClient, email: str) -> t.Any:
+    return client.submit("/account/reset-password", {"email": email})
+
+
+def _link(smtp: SMTPSink, address: str, index: int = -1) -> str:
+    links = [u for m in smtp.to(address) for u in links_in(m) if "/account/set-password/" in u]
+    return path_of(links[index])
+
+
+def test_same_answer_whether_or_not_an_account_exists(
+    client: CookieCheckingClient, smtp: SMTPSink, member: User
+) -> None:
+    known = _reset(client, member.email)
+    unknown = _reset(client, "nobody@example.test")
+    assert (
+        (known.status_code, known.location)
+        == (unknown.status_code, unknown.location)
+        == (
+            302,
+            "/account/check-email",
+        )
+    )
+    assert client.get(known.location).get_data() == client.get(unknown.location).get_data()
+    assert smtp.to("nobody@example.test") == []
+    assert "reset the password" in text_body(smtp.last_to(member.email))
+
+
+def test_unknown_address_costs_the_same_hashing_work(
+    client: CookieCheckingClient, member: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed login does one argon2 verification whether or not the account exists."""
+    calls: list[str] = []
+    original = argon2.PasswordHasher.verify
+
+    def counting(self: argon2.PasswordHasher, hash: str, password: str) -> bool:
+        calls.append(password)
+        return original(self, hash, password)
+
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", counting)
+    log_in(client, member.username, "wrong-password-123")
+    known = len(calls)
+    log_in(client, "no-such-user", "wrong-password-123")
+    assert known == 1
+    assert len(calls) - known == 1
+
+
+def test_reset_link_sets_a_new_password_and_notifies(
+    app: Flask, client: CookieCheckingClient, smtp: SMTPSink, member: User
+) -> None:
+    _reset(client, member.email)
+    response = client.submit(
+        _link(smtp, member.email), {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
+    )
+    assert response.status_code == 302
+    notice = smtp.last_to(member.email)
+    assert notice["Subject"] == "Your password was changed"
+    assert log_in(client, member.username, PASSWORD).status_code == 400
+    assert log_in(client, member.username, NEW_PASSWORD).status_code == 302
+
+
+def test_a_newer_link_voids_the_older_ones(
+    client: CookieCheckingClient, smtp: SMTPSink, member: User
+) -> None:
+    _reset(client, member.email)
+    _reset(client, member.email)
+    older, newer = _link(smtp, member.email, -2), _link(smtp, member.email, -1)
+    assert client.get(older).status_code == 410
+    assert client.get(newer).status_code == 200
+
+
+def test_new_password_revokes_every_other_login(
+    app: Flask, client: CookieCheckingClient, smtp: SMTPSink, member: User
+) -> None:
+    """A copied session cookie stops working once the password is reset."""
+    other = t.cast(CookieCheckingClient, app.test_client())
+    assert log_in(other, member.username, remember=True).status_code == 302
+    assert other.get("/account/profile").status_code == 200
+    _reset(client, member.email)
+    client.submit(
+        _link(smtp, member.email), {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
+    )
+    refused = other.get("/account/profile")
+    assert refused.status_code == 302
+    assert "/account/login" in refused.location
+
+
+def test_expired_link_page_offers_a_new_link(
+    client: CookieCheckingClient, smtp: SMTPSink, member: User
+) -> None:
+    _reset(client, member.email)
+    link = _link(smtp, member.email)
+    client.submit(link, {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD})
+    page = soup(client.get(link))
+    offer = page.select_one("a[href$='/account/reset-password']")
+    assert offer is not None
+    assert "new link" in offer.get_text().lower()
+
+
+def test_bad_email_on_the_reset_form(client: CookieCheckingClient, smtp: SMTPSink) -> None:
+    response = _reset(client, "not an email")
+    assert response.status_code == 400
+    assert soup(response).select_one("#email-error") is not None
+    assert smtp.messages == []
+
+
+def test_email_forms_are_rate_limited_per_ip(
+    app: Flask, client: CookieCheckingClient, member: User
+) -> None:
+    app.config["PRIVACY_EMAIL_LIMIT_PER_IP"] = "2 per hour"
+    assert _reset(client, member.email).status_code == 302
+    assert _reset(client, member.email).status_code == 302
+    limited = _reset(client, member.email)
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) > 0
+    assert "Too many attempts" in soup(limited).get_text()
