@@ -16,7 +16,7 @@ from flask_allcot_privacy.clock import utcnow
 from flask_allcot_privacy.models import LoginSession, User
 
 from .conftest import HOST, PASSWORD, log_in
-from .helpers import CookieCheckingClient, form_error, set_cookie, soup
+from .helpers import CookieCheckingClient, field_error, form_error, set_cookie, soup
 
 
 def _near(moment: datetime | None, expected: datetime, slack: int = 5) -> bool:
@@ -285,3 +285,47 @@ def test_last_seen_is_recorded_at_most_every_five_minutes(
     with time_machine.travel(later, tick=False):
         logged_in.get("/account/profile")
     assert _near(_sessions(app)[0].last_seen_at, later.astimezone(UTC))
+
+
+@pytest.mark.parametrize(("username", "password"), [("", PASSWORD), ("reader", ""), ("", "")])
+def test_empty_login_fields_are_answered_beside_them(
+    app: Flask, client: CookieCheckingClient, member: User, username: str, password: str
+) -> None:
+    response = log_in(client, username, password)
+    assert response.status_code == 400
+    for field, value in (("username", username), ("password", password)):
+        assert bool(field_error(response, field)) == (value == "")
+    assert _sessions(app) == []
+
+
+def test_login_signals(app: Flask, client: CookieCheckingClient, member: User) -> None:
+    """Hosts hear of logins, failures (never with the password) and logouts."""
+    from flask_allcot_privacy import signals
+
+    heard: list[tuple[str, t.Any]] = []
+
+    def on(name: str) -> t.Callable[..., None]:
+        def receiver(sender: Flask, **extra: t.Any) -> None:
+            # Keep ids: the member object is only usable during the request.
+            heard.append((name, {k: getattr(v, "id", v) for k, v in extra.items()}))
+
+        return receiver
+
+    receivers = {
+        signals.login_failed: on("failed"),
+        signals.user_logged_in: on("in"),
+        signals.user_logged_out: on("out"),
+    }
+    for signal, receiver in receivers.items():
+        signal.connect(receiver, app)
+    try:
+        log_in(client, member.username, "wrong-password-here")
+        log_in(client, member.username, remember=True)
+        client.submit("/account/profile", {}, form_selector="form[action$='/account/logout']")
+    finally:
+        for signal, receiver in receivers.items():
+            signal.disconnect(receiver, app)
+    assert [name for name, _ in heard] == ["failed", "in", "out"]
+    assert heard[0][1] == {"username": member.username}
+    assert heard[1][1]["remember"] is True
+    assert heard[1][1]["user"] == heard[2][1]["user"] == member.id

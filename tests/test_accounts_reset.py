@@ -65,10 +65,21 @@ def test_unknown_address_costs_the_same_hashing_work(
 def test_reset_link_sets_a_new_password_and_notifies(
     app: Flask, client: CookieCheckingClient, smtp: SMTPSink, member: User
 ) -> None:
+    """P21: system emails (reset, notice) go out whatever the marketing choice."""
+    from flask_allcot_privacy import signals
+
+    set_for: list[int] = []
+
+    def on_password_set(sender: Flask, user: User) -> None:
+        set_for.append(user.id)
+
     _reset(client, member.email)
-    response = client.submit(
-        _link(smtp, member.email), {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
-    )
+    with signals.password_set.connected_to(on_password_set, app):
+        response = client.submit(
+            _link(smtp, member.email),
+            {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD},
+        )
+    assert set_for == [member.id]
     assert response.status_code == 302
     notice = smtp.last_to(member.email)
     assert notice["Subject"] == "Your password was changed"
