@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from flask import request
+
 #: What :func:`anonymise` returns for anything that is not an IP address.
 UNKNOWN_ANONYMISED = "0.0.0.0"  # noqa: S104 - a stored value, never bound to
 #: How many leading bits :func:`anonymise` keeps, per IP version.
@@ -42,6 +44,16 @@ def normalise(ip: str) -> str:
     return "" if address is None else str(address)
 
 
+def request_ip() -> str:
+    """The current client's address, normalised, as the extension stores it.
+
+    This is ``request.remote_addr``: the peer that connected, unless the host set
+    ``PRIVACY_TRUSTED_PROXIES`` and werkzeug's ProxyFix took it from that many
+    ``X-Forwarded-For`` hops. A forged header from an untrusted client changes nothing.
+    """
+    return normalise(request.remote_addr or "")
+
+
 def anonymise(ip: str) -> str:
     """The network part of ``ip``: ``203.0.113.42`` becomes ``203.0.113.0``.
 
@@ -55,4 +67,4 @@ def anonymise(ip: str) -> str:
     return str(network.network_address)
 
 
-__all__ = ["KEPT_PREFIX", "UNKNOWN_ANONYMISED", "anonymise", "normalise"]
+__all__ = ["KEPT_PREFIX", "UNKNOWN_ANONYMISED", "anonymise", "normalise", "request_ip"]

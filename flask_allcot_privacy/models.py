@@ -211,6 +211,26 @@ class Comment(Base):
 
     user: Mapped[User | None] = relationship()
 
+    @property
+    def is_held(self) -> bool:
+        return self.status == "held"
+
+    @property
+    def public_name(self) -> str:
+        """The name visitors see: a member's display name as it is now, else the name given.
+
+        Read at render time, so a member's new display name shows on old comments too;
+        an erased author (member or visitor) is shown as "Anonymous".
+        """
+        if self.user is not None:
+            if self.user.erased_at is None:
+                return self.user.display_name
+        elif self.author_name:
+            return self.author_name
+        from flask_babel import gettext
+
+        return str(gettext("Anonymous"))
+
 
 class ContactMessage(Base):
     """A message sent through the contact form: the policy's "correspondence"."""
@@ -227,6 +247,8 @@ class ContactMessage(Base):
     ip_address: Mapped[str] = mapped_column(sa.String(45), default="")
     user_agent: Mapped[str] = mapped_column(sa.String(255), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    user: Mapped[User | None] = relationship()
 
 
 class ConsentRecord(Base):

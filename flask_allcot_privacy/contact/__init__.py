@@ -9,3 +9,6 @@ bp = Blueprint("privacy_contact", __name__)
 
 def init_app(app: Flask) -> None:
     """Register this part's hooks on ``app`` (the blueprint is registered by the extension)."""
+
+
+from . import views  # noqa: E402, F401  (routes register on bp)

@@ -19,4 +19,4 @@ def init_app(app: Flask) -> None:
 
 
 # Each module adds its routes to bp, every one behind guard.require_role.
-from . import views  # noqa: E402, F401
+from . import moderation, views  # noqa: E402, F401

@@ -1,0 +1,45 @@
+"""The contact form. Field names are part of the public contract (DESIGN.md)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from ..accounts.forms import ValidEmail
+from ..comments.forms import one_line, stripped
+
+#: The longest message accepted, in characters.
+MESSAGE_MAX = 10_000
+
+
+class ContactForm(FlaskForm):
+    name = StringField(
+        _l("Your name"),
+        filters=[one_line],
+        validators=[
+            DataRequired(_l("Enter your name.")),
+            Length(max=100, message=_l("Keep your name under 100 characters.")),
+        ],
+    )
+    email = EmailField(
+        _l("Your email address"),
+        filters=[stripped],
+        validators=[
+            DataRequired(_l("Enter your email address, so we can answer.")),
+            Length(max=320),
+            ValidEmail(),
+        ],
+    )
+    message = TextAreaField(
+        _l("Message"),
+        filters=[stripped],
+        validators=[
+            DataRequired(_l("Write your message.")),
+            Length(
+                max=MESSAGE_MAX,
+                message=_l("Keep your message under %(max)s characters.", max=f"{MESSAGE_MAX:,}"),
+            ),
+        ],
+    )

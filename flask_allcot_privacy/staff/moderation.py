@@ -1,0 +1,84 @@
+"""Held comments: privacy officers approve or delete them, and every look and act is audited.
+
+The queue shows what a moderator needs to judge a comment: where it was posted, the
+author's name, email address and website, the time and the text. Not the IP address
+or user agent: employees see a person's name and email and no more (P10, P33).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from .. import audit
+from ..accounts.forms import ConfirmForm
+from ..models import Comment
+from ..state import current_db
+from . import bp
+from .guard import require_role
+
+#: How many held comments one page of the queue shows, oldest first.
+QUEUE_LENGTH = 100
+
+
+@bp.route("/comments")
+@require_role("privacy_officer")
+def moderation() -> str:
+    db = current_db()
+    held = sa.select(Comment).where(Comment.status == "held")
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(held.subquery())) or 0
+    comments = list(
+        db.session.scalars(
+            held.options(selectinload(Comment.user))
+            .order_by(Comment.created_at, Comment.id)
+            .limit(QUEUE_LENGTH)
+        )
+    )
+    audit.record(
+        "comments.moderation_view",
+        detail=f"held={total} shown=" + ",".join(str(c.id) for c in comments),
+    )
+    db.session.commit()
+    return render_template(
+        "privacy/staff/moderation.html", comments=comments, total=total, form=ConfirmForm()
+    )
+
+
+def _decide(comment_id: int, action: str) -> t.Any:
+    """Approve or delete one held comment (POST with a CSRF token), then back to the queue."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    db = current_db()
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or not comment.is_held:
+        flash(_("That comment was already handled by someone else."), "error")
+        return redirect(url_for(".moderation"))
+    audit.record(
+        f"comment.{action}",
+        subject_id=comment.user_id,
+        detail=f"comment={comment.id} target={comment.target}",
+    )
+    if action == "approve":
+        comment.status = "approved"
+        flash(_("The comment is approved and published."), "success")
+    else:
+        db.session.delete(comment)
+        flash(_("The comment is deleted."), "success")
+    db.session.commit()
+    return redirect(url_for(".moderation"))
+
+
+@bp.route("/comments/<int:comment_id>/approve", methods=["POST"])
+@require_role("privacy_officer")
+def moderation_approve(comment_id: int) -> t.Any:
+    return _decide(comment_id, "approve")
+
+
+@bp.route("/comments/<int:comment_id>/delete", methods=["POST"])
+@require_role("privacy_officer")
+def moderation_delete(comment_id: int) -> t.Any:
+    return _decide(comment_id, "delete")
