@@ -6,11 +6,12 @@ import typing as t
 
 from flask import Blueprint, Flask
 from flask_babel import Babel
-from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import generate_csrf
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cookies, ratelimit, settings, text
@@ -72,13 +73,9 @@ class Privacy:
 
         login_manager = LoginManager()
         login_manager.init_app(app)
-        limiter = Limiter(
-            key_func=_remote_addr,
-            storage_uri=app.config["PRIVACY_RATELIMIT_STORAGE_URI"],
-            strategy="moving-window",
-            headers_enabled=False,
+        limiter = MovingWindowRateLimiter(
+            storage_from_string(app.config["PRIVACY_RATELIMIT_STORAGE_URI"])
         )
-        limiter.init_app(app)
 
         if app.config["PRIVACY_TRUSTED_PROXIES"]:
             hops = app.config["PRIVACY_TRUSTED_PROXIES"]
@@ -157,12 +154,6 @@ def _endpoints() -> t.KeysView[str]:
     from flask import current_app
 
     return current_app.view_functions.keys()
-
-
-def _remote_addr() -> str:
-    from flask import request
-
-    return request.remote_addr or "unknown"
 
 
 def _check_host(app: Flask, db: SQLAlchemy | None, mail: Mail | None) -> None:

@@ -1,9 +1,12 @@
 """Rate limits on the forms that can be abused (login, email-sending forms, comments).
 
-Counting is done by the app's Flask-Limiter instance (its storage, its moving
-window), keyed by purpose and by whatever the limit is per: an IP address or
-an account. ``PRIVACY_RATELIMIT_STORAGE_URI`` chooses the storage; the default,
-memory, is per process, so sites running several workers should use Redis.
+Counting uses ``limits``, the engine Flask-Limiter is built on, with a moving
+window per app, keyed by purpose and by whatever the limit is per: an IP
+address or an account. The extension deliberately registers no Flask-Limiter
+middleware of its own, which would check every request again and re-apply a
+host's ``RATELIMIT_*`` defaults; a host's own Flask-Limiter keeps working as it
+is. ``PRIVACY_RATELIMIT_STORAGE_URI`` takes Flask-Limiter's storage URIs; the
+default, memory, is per process, so sites running several workers use Redis.
 """
 
 from __future__ import annotations
@@ -28,10 +31,9 @@ class RateLimited(TooManyRequests):
 
 def hit(scope: str, limit_setting: str, key: str) -> None:
     """Count one attempt at ``scope`` for ``key``; raise :class:`RateLimited` past the limit."""
-    state = state_for(current_app)
-    if not state.limiter.enabled:
+    if not current_app.config["PRIVACY_RATELIMIT_ENABLED"]:
         return
-    strategy = state.limiter.limiter
+    strategy = state_for(current_app).limiter
     for item in parse_many(current_app.config[limit_setting]):
         if not strategy.hit(item, "allcot-privacy", scope, key):
             stats = strategy.get_window_stats(item, "allcot-privacy", scope, key)

@@ -194,6 +194,7 @@ DEFAULTS: dict[str, Setting] = {
     "PRIVACY_ARGON2_PARALLELISM": Setting(1, "an integer from 1 to 64", _int_between(1, 64)),
     "PRIVACY_PASSWORD_MIN_LENGTH": Setting(12, "an integer from 8 to 128", _int_between(8, 128)),
     # Rate limits (Flask-Limiter notation)
+    "PRIVACY_RATELIMIT_ENABLED": Setting(True, "True or False", _is_bool),
     "PRIVACY_RATELIMIT_STORAGE_URI": Setting(
         "memory://",
         "a Flask-Limiter storage URI such as 'redis://localhost:6379'",
@@ -256,6 +257,16 @@ DEFAULTS: dict[str, Setting] = {
         timedelta(days=182),
         "a positive datetime.timedelta or a number of seconds",
         _positive_duration,
+    ),
+    "PRIVACY_ANALYTICS_COOKIE_LIFETIME": Setting(
+        timedelta(days=395),
+        "a positive datetime.timedelta or a number of seconds (Google Analytics' cookie_expires)",
+        _positive_duration,
+    ),
+    "PRIVACY_CONSENT_LIMIT_PER_IP": Setting(
+        "30 per minute",
+        "a Flask-Limiter limit for consent decisions such as '30 per minute'",
+        _rate_limit,
     ),
     "PRIVACY_CONSENT_CATEGORIES": Setting(
         list(CONSENT_CATEGORIES),

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 
 if t.TYPE_CHECKING:
-    from flask_limiter import Limiter
     from flask_login import LoginManager
     from flask_mail import Mail
     from flask_sqlalchemy import SQLAlchemy
+    from limits.strategies import MovingWindowRateLimiter
 
     from .extension import Privacy
 
@@ -26,7 +26,8 @@ class PrivacyState:
     db: SQLAlchemy
     mail: Mail
     login_manager: LoginManager
-    limiter: Limiter
+    #: The rate-limit counter (the ``limits`` engine Flask-Limiter is built on).
+    limiter: MovingWindowRateLimiter
 
 
 def state_for(app: Flask) -> PrivacyState:
