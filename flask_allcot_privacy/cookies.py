@@ -119,11 +119,18 @@ def set_cookie(response: Response, key: str, value: str) -> None:
     )
 
 
-def delete_cookie(response: Response, key: str) -> None:
-    """Delete a declared cookie (expire it now)."""
+def delete_cookie(response: Response, key: str, name: str | None = None) -> None:
+    """Delete a declared cookie (expire it now).
+
+    :param name: for a ``pattern`` cookie, the name on the wire (``_ga_ABC123``); it
+        must start with the declared name.
+    """
     entry = spec(key)
+    wire = entry.cookie_name()
+    if name is not None and name != wire and not (entry.pattern and name.startswith(wire)):
+        raise ValueError(f"Cookie {name!r} is not covered by the declaration {key!r}.")
     response.delete_cookie(
-        entry.cookie_name(),
+        name or wire,
         path=current_app.config.get("SESSION_COOKIE_PATH") or "/",
         secure=_secure(),
         httponly=entry.http_only,

@@ -31,6 +31,8 @@ class TokenPurpose:
 
 SET_PASSWORD = TokenPurpose("set-password", "PRIVACY_SET_PASSWORD_WITHIN")
 CHANGE_EMAIL = TokenPurpose("change-email", "PRIVACY_EMAIL_CHANGE_WITHIN")
+#: The signed ``privacy_consent`` cookie; it expires with the consent it carries.
+CONSENT = TokenPurpose("consent", "PRIVACY_CONSENT_LIFETIME")
 #: Shows a comment awaiting moderation to its author, who may have no account or cookie.
 HELD_COMMENT = TokenPurpose("held-comment", "PRIVACY_HELD_COMMENT_LINK_WITHIN")
 

@@ -1,11 +1,61 @@
-"""The cookie-consent banner, the settings page, consent records and script gating."""
+"""The cookie-consent banner, the settings page, consent records and script gating.
+
+A host adds two lines to its base template (``{{ privacy_head() }}`` in
+``<head>``, ``{{ privacy_consent_banner() }}`` before ``</body>``). Host code asks
+:func:`allows` before doing anything a category covers.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+import typing as t
+
+from flask import Blueprint, Flask, Response
 
 bp = Blueprint("privacy_consent", __name__)
 
 
+def allows(category: str) -> bool:
+    """True when the current visitor consented to ``category`` (``necessary`` always is)."""
+    from .choice import current
+
+    return current().allows(category)
+
+
+@bp.context_processor
+def _describe() -> dict[str, t.Any]:
+    from .catalogue import template_helpers
+
+    return template_helpers()
+
+
 def init_app(app: Flask) -> None:
-    """Register this part's hooks on ``app`` (the blueprint is registered by the extension)."""
+    """Register the template globals and the hook that saves a GPC decision."""
+    from . import rendering
+
+    app.add_template_global(rendering.head, "privacy_head")
+    app.add_template_global(rendering.banner, "privacy_consent_banner")
+    app.add_template_global(rendering.script, "privacy_script")
+    app.add_template_global(rendering.iframe, "privacy_iframe")
+    app.add_template_global(allows, "privacy_consent_allows")
+    app.after_request(_save_gpc_decision)
+
+
+def _save_gpc_decision(response: Response) -> Response:
+    """Store and record, once, the refusal a browser's Global Privacy Control signal made."""
+    from ..state import current_db
+    from . import choice, records
+
+    if not choice.was_consulted():
+        return response
+    # The page differs with the consent cookie and the GPC signal: caches must know.
+    response.vary.add("Cookie")
+    response.vary.add("Sec-GPC")
+    unsaved = choice.take_unsaved()
+    if unsaved is not None and response.status_code < 400:
+        records.append(unsaved)
+        current_db().session.commit()
+        choice.save(response, unsaved)
+    return response
+
+
+from . import views  # noqa: E402, F401  (routes register on bp)

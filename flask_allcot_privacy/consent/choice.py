@@ -1,0 +1,152 @@
+"""The visitor's consent: read from the signed ``privacy_consent`` cookie, once per request.
+
+The cookie carries the consent id, the granted categories, the revision they
+were granted for, the time and the source. It is signed (itsdangerous, its own
+salt) and expires after ``PRIVACY_CONSENT_LIFETIME``. A consent given for an
+older revision grants nothing but the necessary category: the visitor is asked
+again before anything new runs.
+
+Global Privacy Control: a browser sending ``Sec-GPC: 1`` that has made no
+current choice is treated as refusing everything optional, without a banner.
+That decision is stored in the cookie and recorded once, after the response,
+with source ``gpc``. An explicit choice the visitor makes later wins.
+"""
+
+from __future__ import annotations
+
+import typing as t
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Response, g, request
+
+from .. import cookies, tokens
+from ..clock import utcnow
+from ..cookies import NECESSARY
+from . import catalogue
+
+#: Where a decision came from; stored on every consent record.
+SOURCES = ("banner", "settings", "gpc")
+
+
+@dataclass(frozen=True)
+class Consent:
+    """One visitor's consent as this request sees it."""
+
+    consent_id: str | None
+    granted: frozenset[str]
+    revision: str | None = None
+    decided_at: datetime | None = None
+    source: str | None = None
+
+    @property
+    def decided(self) -> bool:
+        """True when the visitor (or their browser's GPC signal) chose for the current revision."""
+        return self.revision is not None and self.revision == catalogue.revision()
+
+    def allows(self, category: str) -> bool:
+        """True when scripts and cookies of ``category`` may run for this visitor."""
+        return category == NECESSARY or (self.decided and category in self.granted)
+
+    def refused(self) -> list[str]:
+        """The configured categories not granted."""
+        return [name for name in catalogue.category_names() if not self.allows(name)]
+
+    def granted_list(self) -> list[str]:
+        """The configured categories granted, in their configured order."""
+        return [name for name in catalogue.category_names() if self.allows(name)]
+
+
+def gpc_requested() -> bool:
+    """True when the browser sends the Global Privacy Control signal."""
+    return request.headers.get("Sec-GPC", "").strip() == "1"
+
+
+def decide(granted: t.Iterable[str], source: str, previous: Consent | None = None) -> Consent:
+    """A new decision for the current revision, keeping the visitor's consent id."""
+    if source not in SOURCES:
+        raise ValueError(f"Unknown consent source {source!r}.")
+    known = set(catalogue.category_names())
+    consent_id = previous.consent_id if previous and previous.consent_id else str(uuid.uuid4())
+    return Consent(
+        consent_id=consent_id,
+        granted=frozenset({NECESSARY, *(name for name in granted if name in known)}),
+        revision=catalogue.revision(),
+        decided_at=utcnow(),
+        source=source,
+    )
+
+
+def current() -> Consent:
+    """The consent for this request, read once and kept on ``g``."""
+    found = t.cast("Consent | None", g.get("_privacy_consent"))
+    if found is not None:
+        return found
+    g._privacy_consent_consulted = True
+    stored = _from_cookie()
+    if stored is not None and stored.decided:
+        consent = stored
+    elif gpc_requested():
+        consent = decide([], "gpc", previous=stored)
+        # Saved and recorded after the response, once: the next request carries the cookie.
+        g._privacy_consent_unsaved = consent
+    else:
+        consent = Consent(
+            consent_id=stored.consent_id if stored else None, granted=frozenset({NECESSARY})
+        )
+    g._privacy_consent = consent
+    return consent
+
+
+def replace_current(consent: Consent) -> None:
+    """Make ``consent`` this request's consent (after the visitor decided)."""
+    g._privacy_consent = consent
+    g.pop("_privacy_consent_unsaved", None)
+
+
+def take_unsaved() -> Consent | None:
+    """A GPC decision made during this request that still has to be saved and recorded."""
+    return t.cast("Consent | None", g.pop("_privacy_consent_unsaved", None))
+
+
+def was_consulted() -> bool:
+    """True when this response depends on the visitor's consent (for ``Vary``)."""
+    return bool(g.get("_privacy_consent_consulted"))
+
+
+def save(response: Response, consent: Consent) -> None:
+    """Store ``consent`` in the signed cookie."""
+    payload = {
+        "id": consent.consent_id,
+        "granted": sorted(consent.granted),
+        "revision": consent.revision,
+        "at": consent.decided_at.isoformat() if consent.decided_at else None,
+        "source": consent.source,
+    }
+    cookies.set_cookie(response, "consent", tokens.make(tokens.CONSENT, payload))
+
+
+def _from_cookie() -> Consent | None:
+    value = request.cookies.get(cookies.spec("consent").cookie_name())
+    if not value:
+        return None
+    try:
+        payload = tokens.read(tokens.CONSENT, value)
+    except tokens.TokenError:
+        # Expired or tampered with: ask again, as if the visitor were new.
+        return None
+    granted = payload.get("granted")
+    if not isinstance(granted, list) or not all(isinstance(name, str) for name in granted):
+        return None
+    try:
+        decided_at = datetime.fromisoformat(str(payload.get("at")))
+    except ValueError:
+        decided_at = None
+    return Consent(
+        consent_id=str(payload.get("id") or "") or None,
+        granted=frozenset(granted),
+        revision=str(payload.get("revision") or "") or None,
+        decided_at=decided_at,
+        source=str(payload.get("source") or "") or None,
+    )

@@ -1,0 +1,51 @@
+"""Proof of consent: every decision appends one :class:`~..models.ConsentRecord` row.
+
+Rows are only ever added, never updated, so the table is the history of what
+each visitor chose, for which revision and policy text, when, and from where
+(an anonymised IP: the last IPv4 octet and the last 64 IPv6 bits are dropped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import current_app, request
+from flask_login import current_user
+
+from .. import ipaddr
+from ..models import ConsentRecord
+from ..state import current_db
+from .choice import Consent
+
+#: The template holding the policy's text; its digest is the policy version recorded.
+POLICY_TEXT_TEMPLATE = "privacy/consent/policy_text.html"
+
+
+def policy_version() -> str:
+    """A short digest of the policy text the visitor could read when deciding."""
+    env = current_app.jinja_env
+    assert env.loader is not None
+    source, _filename, _uptodate = env.loader.get_source(env, POLICY_TEXT_TEMPLATE)
+    return hashlib.sha256(source.encode()).hexdigest()[:12]
+
+
+def append(consent: Consent) -> ConsentRecord:
+    """Add the record of ``consent`` to the session; the caller commits."""
+    if not (consent.consent_id and consent.revision and consent.source):
+        raise ValueError("Only a decided consent can be recorded.")
+    user_id = current_user.id if current_user.is_authenticated else None
+    record = ConsentRecord(
+        consent_id=consent.consent_id,
+        user_id=user_id,
+        granted=consent.granted_list(),
+        refused=consent.refused(),
+        revision=consent.revision,
+        policy_version=policy_version(),
+        ip_address=ipaddr.anonymise(request.remote_addr or ""),
+        user_agent=request.user_agent.string[:255],
+        source=consent.source,
+    )
+    if consent.decided_at is not None:
+        record.created_at = consent.decided_at
+    current_db().session.add(record)
+    return record

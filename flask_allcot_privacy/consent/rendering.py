@@ -1,0 +1,166 @@
+"""Template globals: the head tags, the banner and script gating.
+
+A host adds ``{{ privacy_head() }}`` inside ``<head>`` and
+``{{ privacy_consent_banner() }}`` before ``</body>``. ``privacy_script`` and
+``privacy_iframe`` mark third-party code as belonging to a consent category:
+without consent it is rendered inert (a ``text/plain`` script, an iframe with
+no ``src``), with consent it is rendered live, and ``consent.js`` brings inert
+elements to life at the moment the visitor consents.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+from flask import current_app, render_template, request, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from ..cookies import ANALYTICS, MARKETING, NECESSARY, PREFERENCES
+from . import catalogue, choice
+from .forms import ConsentForm
+
+#: Google Consent Mode v2 signals each category grants.
+CONSENT_MODE = {
+    NECESSARY: ["security_storage"],
+    PREFERENCES: ["functionality_storage", "personalization_storage"],
+    ANALYTICS: ["analytics_storage"],
+    MARKETING: ["ad_storage", "ad_user_data", "ad_personalization"],
+}
+
+_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9:.-]*$")
+
+
+def head() -> Markup:
+    """The consent CSS and script, Consent Mode defaults, and the gated GA4 loader."""
+    consent = choice.current()
+    config = current_app.config
+    settings = {
+        "decided": consent.decided,
+        "granted": consent.granted_list(),
+        "endpoint": url_for("privacy_consent.decide"),
+        "analyticsId": config["PRIVACY_ANALYTICS_ID"],
+        "cookieExpires": int(config["PRIVACY_ANALYTICS_COOKIE_LIFETIME"].total_seconds()),
+        "consentMode": {
+            name: signals
+            for name, signals in CONSENT_MODE.items()
+            if name in catalogue.category_names()
+        },
+        "clear": {
+            name: [
+                {"name": c.cookie_name(), "pattern": c.pattern}
+                for c in catalogue.client_cookies(name)
+            ]
+            for name in catalogue.optional_names()
+        },
+        "messages": {
+            "saved": _("Your cookie choices are saved."),
+            "failed": _("Your choice could not be saved. Please try again."),
+        },
+    }
+    # Rendered by a template with autoescape on: safe to mark as markup.
+    return Markup(  # noqa: S704
+        render_template(
+            "privacy/consent/head.html",
+            consent_settings=settings,
+            analytics_src=catalogue.analytics_script_url(),
+        )
+    )
+
+
+def banner() -> Markup:
+    """The banner for a visitor who has not chosen yet; nothing once they have."""
+    consent = choice.current()
+    if consent.decided or request.endpoint == "privacy_consent.cookie_settings":
+        return Markup("")
+    here = request.full_path.rstrip("?") if request.method == "GET" else None
+    form = ConsentForm(formdata=None, source="banner", next=here)
+    return Markup(  # noqa: S704 - an autoescaped template
+        render_template(
+            "privacy/consent/banner.html",
+            form=form,
+            categories=catalogue.categories(),
+        )
+    )
+
+
+def script(
+    category: str,
+    src: str | None = None,
+    inline: str | None = None,
+    **attributes: t.Any,
+) -> Markup:
+    """A ``<script>`` that runs only with consent to ``category``.
+
+    :param src: an external script; or pass the code as ``inline`` (the host's own
+        code, never visitor input: it is not escaped).
+    :param attributes: more attributes; ``async_=True`` renders ``async``,
+        ``data_x="1"`` renders ``data-x="1"``.
+    """
+    live = _allowed(category)
+    values: dict[str, t.Any] = {"type": None if live else "text/plain"}
+    values.update(attributes)
+    values["src"] = src
+    values["data-privacy-category"] = category
+    # The host's own code from its template; documented as never holding visitor input.
+    body = Markup(inline) if inline else Markup("")  # noqa: S704
+    return Markup("<script{}>{}</script>").format(_attributes(values), body)
+
+
+def iframe(category: str, src: str, title: str, **attributes: t.Any) -> Markup:
+    """An ``<iframe>`` that loads ``src`` only with consent to ``category``.
+
+    Without consent it shows a short note instead (``srcdoc``); ``consent.js``
+    swaps in ``src`` when the visitor consents.
+    """
+    values: dict[str, t.Any] = {"title": title}
+    values.update(attributes)
+    values["data-privacy-category"] = category
+    if _allowed(category):
+        values["src"] = src
+    else:
+        values["data-privacy-src"] = src
+        note = _(
+            "This content is shown only if you allow %(category)s cookies in the cookie settings.",
+            category=_category_label(category),
+        )
+        # A plain str, so the note's HTML is escaped once more as the attribute's value.
+        values["srcdoc"] = str(
+            Markup('<p style="font-family:sans-serif;color:#1f2933;padding:1rem">{}</p>').format(
+                note
+            )
+        )
+    return Markup("<iframe{}></iframe>").format(_attributes(values))
+
+
+def _allowed(category: str) -> bool:
+    if category not in catalogue.category_names():
+        raise ValueError(
+            f"Unknown consent category {category!r}; "
+            f"PRIVACY_CONSENT_CATEGORIES has {', '.join(catalogue.category_names())}."
+        )
+    return choice.current().allows(category)
+
+
+def _category_label(name: str) -> str:
+    for category in catalogue.categories():
+        if category.name == name:
+            return str(category.label).lower()
+    return name
+
+
+def _attributes(values: dict[str, t.Any]) -> Markup:
+    """Render attributes, escaping every value; ``None`` and ``False`` are left out."""
+    parts = []
+    for key, value in values.items():
+        if value is None or value is False:
+            continue
+        name = key.rstrip("_").replace("_", "-")
+        if not _ATTRIBUTE_NAME.match(name):
+            raise ValueError(f"{key!r} is not an HTML attribute name.")
+        if value is True:
+            parts.append(Markup(" {}").format(name))
+        else:
+            parts.append(Markup(' {}="{}"').format(name, value))
+    return Markup("").join(parts)
