@@ -1,4 +1,10 @@
-"""The audit trail: every staff view of a person's data and every staff action."""
+"""The audit trail: every staff view of a person's data and every staff action (P33).
+
+Each event says who (the staff member's id, or none for the command line), when,
+what (an action name such as ``directory.search``) and on whom (a member id).
+Helpers only add the event to ``db.session``; the caller commits it together with
+the work it describes, so an action that rolls back leaves no event behind.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +14,38 @@ from flask_login import current_user
 from .models import AuditEvent
 from .state import current_db
 
+#: The detail of every event recorded from the command line starts with this.
+CLI = "cli"
+
 
 def record(action: str, *, subject_id: int | None = None, detail: str = "") -> AuditEvent:
-    """Add an audit event for the current staff member; the caller commits.
+    """Add an audit event for the logged-in staff member; the caller commits.
 
     :param action: what happened, such as ``directory.search`` or ``role.change``.
     :param subject_id: the id of the member whose data was seen or changed.
     :param detail: a short note (a search term, a role); never a password or token.
     """
+    in_request = has_request_context()
+    actor_id = current_user.id if in_request and current_user.is_authenticated else None
+    ip_address = (request.remote_addr or "") if in_request else ""
+    return _add(action, actor_id, subject_id, detail, ip_address)
+
+
+def record_cli(action: str, *, subject_id: int | None = None, detail: str = "") -> AuditEvent:
+    """Add an audit event for a ``flask privacy`` command: no actor, detail ``cli: ...``."""
+    return _add(action, None, subject_id, f"{CLI}: {detail}" if detail else CLI, "")
+
+
+def _add(
+    action: str, actor_id: int | None, subject_id: int | None, detail: str, ip_address: str
+) -> AuditEvent:
     event = AuditEvent(
-        actor_id=current_user.id if current_user.is_authenticated else None,
+        actor_id=actor_id,
         action=action,
         subject_id=subject_id,
         detail=detail[:500],
-        ip_address=(request.remote_addr or "") if has_request_context() else "",
+        ip_address=ip_address[:45],
     )
     current_db().session.add(event)
-    current_app.logger.info("audit %s by %s on %s", action, event.actor_id, subject_id)
+    current_app.logger.info("audit %s by %s on %s", action, actor_id, subject_id)
     return event

@@ -7,6 +7,11 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from . import mail
+from .models import ROLES
+from .state import current_db
+
+#: ``set-role`` takes a role, or ``none`` to remove it.
+ROLE_CHOICES = (*ROLES, "none")
 
 privacy_group = AppGroup("privacy", help="Privacy tools: mail outbox, staff, requests.")
 
@@ -20,6 +25,53 @@ def send_mail_command(limit: int) -> None:
     click.echo(f"Delivered {len(report.sent)}, failed {len(report.failed)}.")
     if report.failed:
         raise SystemExit(1)
+
+
+@privacy_group.command("create-staff")
+@click.argument("username")
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    default="staff",
+    show_default=True,
+    help="The role to give; the least that the member's work needs.",
+)
+def create_staff_command(username: str, email: str, role: str) -> None:
+    """Create a staff account without a password and email its set-password link."""
+    from .staff import members
+
+    with current_app.test_request_context(base_url=external_base_url()):
+        try:
+            user = members.create_staff(username, email, role, via_cli=True)
+        except members.StaffError as error:
+            raise click.ClickException(str(error)) from None
+        current_db().session.commit()
+        report = mail.deliver_due()
+        click.echo(f"Created {user.username} ({role}); a set-password link went to {user.email}.")
+    if report.failed:
+        click.echo(
+            "The email could not be sent now; 'flask privacy send-mail' retries it.", err=True
+        )
+
+
+@privacy_group.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(ROLE_CHOICES))
+def set_role_command(username: str, role: str) -> None:
+    """Give a member a staff role, or 'none' to remove it; their logins end at once."""
+    from .staff import members
+
+    user = members.find(username)
+    if user is None:
+        raise click.ClickException(f"No account has the username {username!r}.")
+    new_role = None if role == "none" else role
+    if user.role == new_role:
+        click.echo(f"{user.username} already has the role {role}; nothing changed.")
+        return
+    ended = members.change_role(user, new_role, via_cli=True)
+    current_db().session.commit()
+    click.echo(f"{user.username} now has the role {role}; {ended} login session(s) ended.")
 
 
 def external_base_url() -> str:

@@ -1,8 +1,16 @@
-"""The staff area: roles, the directory, the audit trail and the privacy tools."""
+"""The staff area: roles, the directory, the audit trail and the privacy tools.
+
+Every route on ``bp`` is guarded by :func:`.guard.require_role`; a test walks the
+URL map and fails for any staff route without it. Staff pages hold personal data,
+so no browser or proxy may keep them and no search engine may index them.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response
+import typing as t
+
+from flask import Blueprint, Flask, Response, render_template
+from flask_babel import gettext as _
 
 bp = Blueprint("privacy_staff", __name__)
 
@@ -14,9 +22,23 @@ def _private_and_unindexed(response: Response) -> Response:
     return response
 
 
+@bp.errorhandler(403)
+def _forbidden(error: t.Any) -> t.Any:
+    """A clear refusal page instead of Werkzeug's bare one."""
+    body = render_template(
+        "privacy/errors/error.html",
+        title=_("You cannot open this page"),
+        message=_("Your role does not reach this page. Ask an admin if your work needs it."),
+    )
+    return body, 403
+
+
 def init_app(app: Flask) -> None:
-    """Register this part's hooks on ``app`` (the blueprint is registered by the extension)."""
+    """Give templates the staff navigation (the screens the member's role reaches)."""
+    from . import screens
+
+    app.add_template_global(screens.nav, "privacy_staff_nav")
 
 
 # Each module adds its routes to bp, every one behind guard.require_role.
-from . import moderation, views  # noqa: E402, F401
+from . import audit_trail, moderation, roles, views  # noqa: E402, F401

@@ -1,0 +1,79 @@
+"""The staff area's forms. Filters and searches are sent by GET (no CSRF: they change
+nothing); the role form is a POST with a CSRF token like every form that does."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SearchField,
+    SelectField,
+    ValidationError,
+)
+from wtforms.validators import Length, NumberRange, Optional
+
+from .screens import ROLE_LABELS
+
+try:  # WTForms 3.3 replaces (value, label) tuples with SelectChoice.
+    from wtforms import SelectChoice as _SelectChoice
+except ImportError:  # pragma: no cover - WTForms < 3.3
+    _SelectChoice = None
+
+
+def option(value: str, label: t.Any) -> t.Any:
+    """One option of a select, in the shape the installed WTForms expects."""
+    return (value, label) if _SelectChoice is None else _SelectChoice(value=value, label=label)
+
+
+def _strip(value: t.Any) -> t.Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class SearchForm(FlaskForm):
+    """The directory's search box."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(
+        _l("Username or email"),
+        filters=[_strip],
+        validators=[Length(max=320, message=_l("Use at most 320 characters."))],
+    )
+
+
+class RoleForm(FlaskForm):
+    """An admin gives a member a role, or ``none``; removing one's own admin role needs a tick."""
+
+    role = SelectField(
+        _l("Role"),
+        choices=[
+            option("none", _l("No role (a member)")),
+            *(option(role, label) for role, label in ROLE_LABELS.items()),
+        ],
+    )
+    confirm_own = BooleanField(_l("Yes, remove my own admin role"))
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit trail's filters; dates are whole days in UTC, both ends included."""
+
+    class Meta:
+        csrf = False
+
+    actor = SelectField(_l("Staff member"), default="")
+    since = DateField(_l("From (UTC)"), validators=[Optional()])
+    until = DateField(_l("To (UTC)"), validators=[Optional()])
+    subject = IntegerField(
+        _l("About member id"),
+        validators=[Optional(), NumberRange(min=1, message=_l("Enter a member id."))],
+    )
+
+    def validate_until(self, field: t.Any) -> None:
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError(_l("The end date is before the start date."))

@@ -1,0 +1,122 @@
+"""Staff accounts and roles: the one place that creates staff and changes a role.
+
+The command line, the admin screen and the example site's demo all go through
+here, so each change is checked, audited and revokes the member's logins the same
+way. Functions only add to ``db.session``; the caller commits.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+from .. import audit
+from ..accounts import sessions
+from ..accounts.forms import RegisterForm
+from ..accounts.mailings import send_password_link
+from ..models import ROLES, LoginSession, User
+from ..state import current_db
+
+
+class StaffError(ValueError):
+    """A staff account or role change cannot be made; the message says why."""
+
+
+def find(username: str) -> User | None:
+    """The live (not erased) account with this username, whatever its case."""
+    user = current_db().session.scalar(
+        sa.select(User).where(User.username_key == username.strip().lower())
+    )
+    return user if user is not None and user.erased_at is None else None
+
+
+def _checked_username_and_email(username: str, email: str) -> tuple[str, str]:
+    """Apply registration's rules (length, characters, a valid address); raise StaffError."""
+    form = RegisterForm(
+        formdata=MultiDict({"username": username, "email": email}), meta={"csrf": False}
+    )
+    if not form.validate():
+        problems = [
+            f"{form[name].label.text}: {' '.join(str(e) for e in errors)}"
+            for name, errors in form.errors.items()
+        ]
+        raise StaffError(" ".join(problems))
+    return str(form.username.data), str(form.email.data)
+
+
+def create_staff(username: str, email: str, role: str, *, via_cli: bool = False) -> User:
+    """Create an account with ``role`` and no password, and queue its set-password email.
+
+    The new member chooses their own password from the link; nobody else ever knows it.
+    """
+    if role not in ROLES:
+        raise StaffError(_("Unknown role %(role)s.", role=role))
+    username, email = _checked_username_and_email(username, email)
+    session = current_db().session
+    if session.scalar(sa.select(User.id).where(User.username_key == username.lower())):
+        raise StaffError(
+            _(
+                "The username %(name)s is taken; to give that member a role, use set-role.",
+                name=username,
+            )
+        )
+    if session.scalar(sa.select(User.id).where(User.email_key == email.lower())):
+        raise StaffError(
+            _(
+                "An account already uses %(email)s; to give that member a role, use set-role.",
+                email=email,
+            )
+        )
+    user = User(
+        username=username,
+        username_key=username.lower(),
+        email=email,
+        email_key=email.lower(),
+        role=role,
+    )
+    session.add(user)
+    session.flush()
+    send_password_link(user, reason="staff")
+    _audit("staff.create", user.id, f"role {role}", via_cli)
+    return user
+
+
+def change_role(
+    user: User,
+    role: str | None,
+    *,
+    via_cli: bool = False,
+    keep: LoginSession | None = None,
+) -> int:
+    """Give ``user`` the role (``None`` removes it) and end their logins; audited.
+
+    Ending the logins makes the change apply on the member's very next request and
+    asks them to log in again under the new role. ``keep`` spares one login (an
+    admin changing their own role keeps the browser they did it from).
+    Returns how many login sessions were ended.
+    """
+    if role is not None and role not in ROLES:
+        raise StaffError(_("Unknown role %(role)s.", role=role))
+    old = user.role
+    user.role = role
+    ended = sessions.revoke_all_for(user, keep=keep)
+    _audit("role.change", user.id, f"{old or 'none'} -> {role or 'none'}", via_cli)
+    return ended
+
+
+def admin_count() -> int:
+    """How many live accounts hold the admin role."""
+    return int(
+        current_db().session.scalar(
+            sa.select(sa.func.count(User.id)).where(User.role == "admin", User.erased_at.is_(None))
+        )
+        or 0
+    )
+
+
+def _audit(action: str, subject_id: int, detail: str, via_cli: bool) -> None:
+    if via_cli:
+        audit.record_cli(action, subject_id=subject_id, detail=detail)
+    else:
+        audit.record(action, subject_id=subject_id, detail=detail)
