@@ -10,42 +10,40 @@ from __future__ import annotations
 import typing as t
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from .. import audit
+from .. import audit, screen_options
 from ..accounts.forms import ConfirmForm
 from ..models import Comment
 from ..state import current_db
 from . import bp
 from .guard import require_role
-
-#: How many held comments one page of the queue shows, oldest first.
-QUEUE_LENGTH = 100
+from .pagination import page_number, paginate
 
 
-@bp.route("/comments")
+@bp.route("/comments", methods=["GET", "POST"])
 @require_role("privacy_officer")
-def moderation() -> str:
-    db = current_db()
-    held = sa.select(Comment).where(Comment.status == "held")
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(held.subquery())) or 0
-    comments = list(
-        db.session.scalars(
-            held.options(selectinload(Comment.user))
-            .order_by(Comment.created_at, Comment.id)
-            .limit(QUEUE_LENGTH)
-        )
+def moderation() -> t.Any:
+    """The held comments, oldest first. POST only saves the screen options and comes back."""
+    options = screen_options.ScreenOptionsForm()
+    if options.validate_on_submit():
+        return screen_options.saved(options)
+    query = (
+        sa.select(Comment)
+        .where(Comment.status == "held")
+        .options(selectinload(Comment.user))
+        .order_by(Comment.created_at, Comment.id)
     )
+    held = paginate(query, page_number(), screen_options.per_page())
     audit.record(
         "comments.moderation_view",
-        detail=f"held={total} shown=" + ",".join(str(c.id) for c in comments),
+        detail=f"page={held.page} ids=" + ",".join(str(row.Comment.id) for row in held.items),
     )
-    db.session.commit()
-    return render_template(
-        "privacy/staff/moderation.html", comments=comments, total=total, form=ConfirmForm()
-    )
+    current_db().session.commit()
+    body = render_template("privacy/staff/moderation.html", held=held, options=options)
+    return body, 400 if request.method == "POST" else 200
 
 
 def _decide(comment_id: int, action: str) -> t.Any:
