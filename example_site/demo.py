@@ -35,3 +35,11 @@ DEMO_POSTS: list[dict[str, str]] = [
         ),
     },
 ]
+
+#: One demo account per staff role (username, email, role). They get no password:
+#: ``init-db --demo`` sends each a set-password link, read at /outbox in demo mode.
+DEMO_STAFF: list[tuple[str, str, str]] = [
+    ("demo-staff", "demo-staff@example.test", "staff"),
+    ("demo-officer", "demo-officer@example.test", "privacy_officer"),
+    ("demo-admin", "demo-admin@example.test", "admin"),
+]
