@@ -424,6 +424,8 @@ def test_the_comment_page_works_on_its_own(app: Flask, client: CookieCheckingCli
     page = client.get(response.headers["Location"])
     assert soup(page).select_one(".privacy-comment__body").get_text(strip=True) == VISITOR["body"]
     assert stored(app)[0].target == "page:about"
+    # The host's page, not this one, is what search engines should index.
+    assert page.headers["X-Robots-Tag"] == "noindex"
 
 
 @pytest.mark.parametrize("extra_config", [{"PRIVACY_COMMENT_LIMIT_PER_IP": "2 per minute"}])

@@ -25,10 +25,11 @@ from .forms import MemberCommentForm, VisitorCommentForm
 USER_AGENT_LENGTH = 255
 
 
-def _page(target: str, form: MemberCommentForm, status_code: int = 200) -> tuple[str, int]:
+def _page(target: str, form: MemberCommentForm, status_code: int = 200) -> t.Any:
     back = safe_target(form.next.data)
     body = render_template("privacy/comments/page.html", back=back, **thread.context(target, form))
-    return body, status_code
+    # The host's own page is where these comments belong in search results.
+    return body, status_code, {"X-Robots-Tag": "noindex"}
 
 
 @bp.route("/<target>", methods=["GET", "POST"])
