@@ -121,7 +121,8 @@
   function send(form, action, retried) {
     var data = new FormData(form);
     data.set("action", action);
-    return fetch(form.action, {
+    // Not form.action: the buttons named "action" shadow that property.
+    return fetch(form.getAttribute("action") || settings.endpoint, {
       method: "POST",
       body: data,
       credentials: "same-origin",
