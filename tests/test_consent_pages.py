@@ -111,3 +111,29 @@ def test_footer_links_to_policy_and_cookie_settings(client: CookieCheckingClient
     footer = soup(client.get("/")).select_one("footer")
     hrefs = {a["href"] for a in footer.select("a")}
     assert {"/privacy/policy", "/privacy/cookies"} <= hrefs
+
+
+def test_one_line_in_a_host_template_is_enough(tmp_path: Path) -> None:
+    """The banner line alone brings the consent styles, script and gated analytics."""
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "base.html").write_text(
+        "<!doctype html><html><head><title>{% block title %}{% endblock %}</title></head>"
+        "<body><main id=main>{% block content %}{% endblock %}</main>"
+        "{{ privacy_consent_banner() }}</body></html>"
+    )
+    app = make_host_app(tmp_path, PRIVACY_BASE_TEMPLATE="base.html", PRIVACY_ANALYTICS_ID="G-HOST1")
+    app.template_folder = str(templates)
+    page = soup(app.test_client().get("/privacy/policy"))
+    assert len(page.select("link[href$='privacy/consent.css']")) == 1
+    assert len(page.select("script[src$='privacy/consent.js']")) == 1
+    assert page.select_one("#privacy-consent-settings") is not None
+    [loader] = page.select("script[src*='googletagmanager.com']")
+    assert loader["type"] == "text/plain"
+    assert page.select_one("[data-privacy-consent-banner]") is not None
+
+
+def test_head_and_banner_together_include_the_assets_once(client: CookieCheckingClient) -> None:
+    page = soup(client.get("/"))
+    assert len(page.select("script[src$='privacy/consent.js']")) == 1
+    assert page.select_one("head script[src$='privacy/consent.js']") is not None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -34,6 +34,7 @@ _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9:.-]*$")
 
 def head() -> Markup:
     """The consent CSS and script, Consent Mode defaults, and the gated GA4 loader."""
+    g._privacy_head_rendered = True
     consent = choice.current()
     config = current_app.config
     settings = {
@@ -70,13 +71,18 @@ def head() -> Markup:
 
 
 def banner() -> Markup:
-    """The banner for a visitor who has not chosen yet; nothing once they have."""
+    """The banner for a visitor who has not chosen yet; nothing once they have.
+
+    A host that did not call :func:`head` gets its tags here, so this one line
+    is all a base template needs.
+    """
+    assets = Markup("") if g.get("_privacy_head_rendered") else head()
     consent = choice.current()
     if consent.decided or request.endpoint == "privacy_consent.cookie_settings":
-        return Markup("")
+        return assets
     here = request.full_path.rstrip("?") if request.method == "GET" else None
     form = ConsentForm(formdata=None, source="banner", next=here)
-    return Markup(  # noqa: S704 - an autoescaped template
+    return assets + Markup(  # noqa: S704 - an autoescaped template
         render_template(
             "privacy/consent/banner.html",
             form=form,
