@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import typing as t
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+import time_machine
 from flask import Flask
 
 from example_site import create_app, db
@@ -241,6 +243,25 @@ def test_create_staff_sends_a_set_password_link_and_never_a_password(
         "cli: role privacy_officer",
         "",
     )
+
+
+def test_create_staff_keeps_the_email_for_a_retry_when_mail_is_down(
+    app: Flask, smtp: SMTPSink
+) -> None:
+    smtp.stop()
+    result = app.test_cli_runner().invoke(
+        args=["privacy", "create-staff", "kim", "kim@example.test"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "'flask privacy send-mail' retries it" in result.output
+    with app.app_context():
+        [message] = db.session.scalars(sa.select(OutboxMessage)).all()
+        assert message.sent_at is None
+        assert message.recipients == ["kim@example.test"]
+    smtp.start()
+    with time_machine.travel(utcnow() + timedelta(minutes=2)):  # past the retry wait
+        assert app.test_cli_runner().invoke(args=["privacy", "send-mail"]).exit_code == 0
+    assert smtp.last_to("kim@example.test")["Subject"] == "Your staff account at ALLCOT Blog"
 
 
 def test_create_staff_defaults_to_the_least_role(app: Flask, smtp: SMTPSink) -> None:
