@@ -154,6 +154,10 @@ def test_bad_filters_are_refused_beside_the_field(
     assert field_error(backwards, "until") == "The end date is before the start date."
     assert client.get("/staff/audit", query_string={"actor": "999"}).status_code == 400
     assert client.get("/staff/audit", query_string={"subject": "-1"}).status_code == 400
+    assert client.get("/staff/audit", query_string={"subject": "9" * 30}).status_code == 400
+    assert client.get("/staff/audit", query_string={"until": "9999-12-31"}).status_code == 200
+    assert client.get("/staff/audit", query_string={"since": "0001-01-01"}).status_code == 200
+    assert client.get("/staff/audit", query_string={"page": "9" * 30}).status_code == 200
 
 
 def test_reading_the_trail_is_itself_recorded(

@@ -185,6 +185,7 @@ def test_erased_or_missing_members_have_no_role_page(
     erased = make_member("erased-one", erased_at=utcnow())
     assert client.get(f"/staff/members/{erased.id}/role").status_code == 404
     assert client.get("/staff/members/9999/role").status_code == 404
+    assert client.get(f"/staff/members/{'9' * 30}/role").status_code == 404
 
 
 def test_roles_page_lists_role_holders_most_privileged_first(

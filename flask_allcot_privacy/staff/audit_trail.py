@@ -69,7 +69,7 @@ def _events(form: AuditFilterForm, page: int, per_page: int) -> Page:
         query = query.where(AuditEvent.actor_id == int(form.actor.data))
     if form.since.data:
         query = query.where(AuditEvent.created_at >= _start_of(form.since.data))
-    if form.until.data:
+    if form.until.data and form.until.data < date.max:  # date.max: no end, and no overflow
         query = query.where(AuditEvent.created_at < _start_of(form.until.data + timedelta(days=1)))
     if form.subject.data:
         query = query.where(AuditEvent.subject_id == form.subject.data)

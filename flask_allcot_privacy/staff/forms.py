@@ -71,7 +71,8 @@ class AuditFilterForm(FlaskForm):
     until = DateField(_l("To (UTC)"), validators=[Optional()])
     subject = IntegerField(
         _l("About member id"),
-        validators=[Optional(), NumberRange(min=1, message=_l("Enter a member id."))],
+        # The upper bound is the largest id a 64-bit integer column holds.
+        validators=[Optional(), NumberRange(1, 2**63 - 1, _l("Enter a member id."))],
     )
 
     def validate_until(self, field: t.Any) -> None:
