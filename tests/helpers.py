@@ -95,6 +95,13 @@ def soup(response: TestResponse) -> BeautifulSoup:
     return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
+def main_text(response: TestResponse) -> str:
+    """The visible text of the page's main content (CSRF tokens elsewhere vary per render)."""
+    main = soup(response).select_one("main")
+    assert main is not None, "the page has no <main>"
+    return " ".join(main.get_text(" ").split())
+
+
 def form_fields(response: TestResponse, form_selector: str = "form[method=post]") -> dict[str, str]:
     """The values a browser would send for the first matching form, hidden fields included."""
     form = soup(response).select_one(form_selector)
@@ -104,7 +111,9 @@ def form_fields(response: TestResponse, form_selector: str = "form[method=post]"
         name = str(field["name"])
         kind = field.get("type", "text")
         if field.name == "textarea":
-            values[name] = field.get_text()
+            # Browsers drop the newline that may follow <textarea>.
+            text = field.get_text()
+            values[name] = text[1:] if text.startswith("\n") else text
         elif field.name == "select":
             chosen = field.select_one("option[selected]") or field.select_one("option")
             values[name] = str(chosen["value"]) if chosen else ""
