@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+import pytest
+from flask import Flask, render_template_string
 
 from example_site.processors import PROCESSORS
 from flask_allcot_privacy import cookies
+from flask_allcot_privacy.consent import allows as privacy_allows
 
 from .conftest import make_host_app
 from .helpers import CookieCheckingClient, soup
@@ -137,3 +139,22 @@ def test_head_and_banner_together_include_the_assets_once(client: CookieChecking
     page = soup(client.get("/"))
     assert len(page.select("script[src$='privacy/consent.js']")) == 1
     assert page.select_one("head script[src$='privacy/consent.js']") is not None
+
+
+def test_analytics_without_an_analytics_category_is_refused_at_init(tmp_path: Path) -> None:
+    from flask_allcot_privacy import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="'analytics'"):
+        make_host_app(
+            tmp_path,
+            PRIVACY_ANALYTICS_ID="G-HOST1",
+            PRIVACY_CONSENT_CATEGORIES=["necessary", "preferences"],
+        )
+
+
+def test_templates_rendered_outside_a_request_get_no_banner(app: Flask) -> None:
+    with app.app_context():
+        html = render_template_string("{{ privacy_head() }}{{ privacy_consent_banner() }}")
+        assert html == ""
+        assert not privacy_allows("analytics")
+        assert privacy_allows("necessary")

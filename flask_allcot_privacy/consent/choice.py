@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Response, g, request
+from flask import Response, g, has_request_context, request
 
 from .. import cookies, tokens
 from ..clock import utcnow
@@ -80,6 +80,8 @@ def decide(granted: t.Iterable[str], source: str, previous: Consent | None = Non
 
 def current() -> Consent:
     """The consent for this request, read once and kept on ``g``."""
+    if not has_request_context():
+        return Consent(consent_id=None, granted=frozenset({NECESSARY}))
     found = t.cast("Consent | None", g.get("_privacy_consent"))
     if found is not None:
         return found

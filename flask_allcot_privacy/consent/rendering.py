@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-from flask import current_app, g, render_template, request, url_for
+from flask import current_app, g, has_request_context, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -34,6 +34,8 @@ _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9:.-]*$")
 
 def head() -> Markup:
     """The consent CSS and script, Consent Mode defaults, and the gated GA4 loader."""
+    if not has_request_context():
+        return Markup("")  # an email or a page rendered by a command: no visitor to ask
     g._privacy_head_rendered = True
     consent = choice.current()
     config = current_app.config
@@ -76,6 +78,8 @@ def banner() -> Markup:
     A host that did not call :func:`head` gets its tags here, so this one line
     is all a base template needs.
     """
+    if not has_request_context():
+        return Markup("")
     assets = Markup("") if g.get("_privacy_head_rendered") else head()
     consent = choice.current()
     if consent.decided or request.endpoint == "privacy_consent.cookie_settings":
