@@ -67,10 +67,30 @@ def remember(response: Response, **options: t.Any) -> None:
     cookies.set_cookie(response, "screen_options", _serializer().dumps(merged))
 
 
+def _per_page_in_address() -> int | None:
+    """A ``per_page`` offered in the list's address (``?per_page=25``), if allowed."""
+    raw = request.args.get("per_page", "")
+    value = int(raw) if raw.isdigit() and len(raw) < 6 else None
+    return value if _per_page_allowed(value) else None
+
+
 def per_page() -> int:
-    """Rows per page: the member's kept choice, else the first of PRIVACY_PER_PAGE_CHOICES."""
-    chosen = read().get("per_page")
+    """Rows per page: from the address, else the kept choice, else the first choice."""
+    chosen = _per_page_in_address() or read().get("per_page")
     return int(chosen) if chosen else int(current_app.config["PRIVACY_PER_PAGE_CHOICES"][0])
+
+
+def remember_address_choice(response: Response) -> Response:
+    """Keep a ``per_page`` chosen in a list's address, as the form would.
+
+    A display preference held by the browser, like a sort order: it changes nothing
+    on the server, so honouring it on GET keeps "no state change on GET".
+    """
+    chosen = _per_page_in_address()
+    asked_on_a_list = request.method == "GET" and response.status_code == 200
+    if asked_on_a_list and chosen is not None and read().get("per_page") != chosen:
+        remember(response, per_page=chosen)
+    return response
 
 
 class ScreenOptionsForm(FlaskForm):

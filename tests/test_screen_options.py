@@ -131,3 +131,14 @@ def test_a_rotated_secret_key_still_reads_the_cookie(app: Flask) -> None:
     app.config["SECRET_KEY"] = "the-new-key"
     with app.test_request_context(headers={"Cookie": f"{COOKIE}={cookie}"}):
         assert screen_options.per_page() == 25
+
+
+def test_per_page_in_the_address_applies_and_is_kept(staff: CookieCheckingClient) -> None:
+    """A list's ``?per_page=`` shows that many rows and is kept like the form's choice."""
+    response = staff.get("/staff/?per_page=25")
+    assert _rows(response) == 25
+    assert int(_set_cookie_header(response)[COOKIE]["max-age"]) == 365 * 24 * 3600
+    assert _rows(staff.get("/staff/")) == 25, "kept for the next visit"
+    ignored = staff.get("/staff/?per_page=7")
+    assert _rows(ignored) == 25, "a value not offered changes nothing"
+    assert not [h for h in ignored.headers.getlist("Set-Cookie") if h.startswith(COOKIE)]

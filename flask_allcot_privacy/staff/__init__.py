@@ -12,7 +12,11 @@ import typing as t
 from flask import Blueprint, Flask, Response, render_template
 from flask_babel import gettext as _
 
+from .. import screen_options
+
 bp = Blueprint("privacy_staff", __name__)
+# A list's ?per_page= is kept in the screen-options cookie, like the form's choice.
+bp.after_request(screen_options.remember_address_choice)
 
 
 @bp.after_request
