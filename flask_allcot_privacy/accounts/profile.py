@@ -7,6 +7,7 @@ import typing as t
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
 from .. import mail, signals, tokens
 from ..clock import utcnow
@@ -41,7 +42,9 @@ def _page(form: ProfileForm, user: User, status: int = 200) -> tuple[str, int]:
         first_name=form.first_name.data or "",
         last_name=form.last_name.data or "",
     )
-    form.display_name.choices = preview.display_name_options()
+    form.display_name.choices = [
+        SelectChoice(value, label) for value, label in preview.display_name_options()
+    ]
     erase_url = f"{current_app.config['PRIVACY_URL_PREFIX']}/request?request_type=erase"
     body = render_template(
         "privacy/accounts/profile.html",
@@ -64,7 +67,7 @@ def profile() -> t.Any:
         return _page(form, user)
     form = ProfileForm()
     # Every choice passes the select's own check; availability is judged below.
-    form.display_name.choices = list(zip(DISPLAY_NAME_CHOICES, DISPLAY_NAME_CHOICES, strict=True))
+    form.display_name.choices = [SelectChoice(value) for value in DISPLAY_NAME_CHOICES]
     if not form.validate():
         return _page(form, user, 400)
     preview = User(
