@@ -6,7 +6,7 @@ import typing as t
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectMultipleField, StringField
+from wtforms import HiddenField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import AnyOf, InputRequired, Optional
 
 from . import catalogue
@@ -35,7 +35,7 @@ class ConsentForm(FlaskForm):
         super().__init__(*args, **kwargs)
         # Only optional categories can be ticked: "necessary" is not a choice.
         self.categories.choices = [
-            (c.name, str(c.label)) for c in catalogue.categories() if not c.always_on
+            SelectChoice(c.name, str(c.label)) for c in catalogue.categories() if not c.always_on
         ]
 
     def granted(self) -> list[str]:
