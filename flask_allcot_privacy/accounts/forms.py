@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import typing as t
-
-from email_validator import EmailNotValidError, validate_email
-from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -16,57 +11,17 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import (
-    DataRequired,
-    EqualTo,
-    Length,
-    Optional,
-    Regexp,
-    ValidationError,
-)
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+
+from ..forms import PrivacyForm, ValidEmail, WebAddress, stripped
 
 USERNAME_PATTERN = r"^[A-Za-z0-9._-]+$"
 
 
-class ValidEmail:
-    """Validate with email-validator and replace the data with the normalised address."""
-
-    def __call__(self, form: FlaskForm, field: t.Any) -> None:
-        if not field.data:
-            return
-        try:
-            field.data = validate_email(
-                field.data,
-                check_deliverability=False,
-                test_environment=current_app.config["PRIVACY_EMAIL_ALLOW_TEST_DOMAINS"],
-            ).normalized
-        except EmailNotValidError as error:
-            raise ValidationError(str(error)) from None
-
-
-class WebAddress:
-    """An optional http or https URL with a host."""
-
-    def __call__(self, form: FlaskForm, field: t.Any) -> None:
-        from urllib.parse import urlsplit
-
-        value = (field.data or "").strip()
-        field.data = value
-        if not value:
-            return
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
-            raise ValidationError(_l("Enter a web address starting with http:// or https://."))
-
-
-def _strip(value: t.Any) -> t.Any:
-    return value.strip() if isinstance(value, str) else value
-
-
-class RegisterForm(FlaskForm):
+class RegisterForm(PrivacyForm):
     username = StringField(
         _l("Username"),
-        filters=[_strip],
+        filters=[stripped],
         validators=[
             DataRequired(_l("Choose a username.")),
             Length(3, 60, _l("Use 3 to 60 characters.")),
@@ -78,7 +33,7 @@ class RegisterForm(FlaskForm):
     )
     email = EmailField(
         _l("Email address"),
-        filters=[_strip],
+        filters=[stripped],
         validators=[
             DataRequired(_l("Enter your email address.")),
             Length(max=320),
@@ -88,7 +43,7 @@ class RegisterForm(FlaskForm):
     marketing_opt_in = BooleanField(_l("Send me news and offers by email (you can unsubscribe)"))
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(PrivacyForm):
     password = PasswordField(_l("New password"), validators=[DataRequired(_l("Enter a password."))])
     password_confirm = PasswordField(
         _l("Repeat the password"),
@@ -99,10 +54,10 @@ class SetPasswordForm(FlaskForm):
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PrivacyForm):
     username = StringField(
         _l("Username or email address"),
-        filters=[_strip],
+        filters=[stripped],
         validators=[
             DataRequired(_l("Enter your username or email address.")),
             Length(max=320),
@@ -115,10 +70,10 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Remember Me"))
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(PrivacyForm):
     email = EmailField(
         _l("Email address"),
-        filters=[_strip],
+        filters=[stripped],
         validators=[
             DataRequired(_l("Enter your email address.")),
             Length(max=320),
@@ -127,11 +82,11 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
-class ProfileForm(FlaskForm):
-    first_name = StringField(_l("First name"), filters=[_strip], validators=[Length(max=100)])
-    last_name = StringField(_l("Last name"), filters=[_strip], validators=[Length(max=100)])
+class ProfileForm(PrivacyForm):
+    first_name = StringField(_l("First name"), filters=[stripped], validators=[Length(max=100)])
+    last_name = StringField(_l("Last name"), filters=[stripped], validators=[Length(max=100)])
     website = StringField(
-        _l("Website"), filters=[_strip], validators=[Length(max=2048), WebAddress()]
+        _l("Website"), filters=[stripped], validators=[Length(max=2048), WebAddress()]
     )
     bio = TextAreaField(
         _l("Biographical info"),
@@ -140,7 +95,7 @@ class ProfileForm(FlaskForm):
     display_name = SelectField(_l("Display name publicly as"), choices=[])
     email = EmailField(
         _l("Email address"),
-        filters=[_strip],
+        filters=[stripped],
         validators=[
             DataRequired(_l("Enter your email address.")),
             Length(max=320),
@@ -156,5 +111,5 @@ class ProfileForm(FlaskForm):
     marketing_opt_in = BooleanField(_l("Send me news and offers by email"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PrivacyForm):
     """A form with only a CSRF token: logout, confirmations, "log out everywhere else"."""
