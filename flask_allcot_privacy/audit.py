@@ -8,9 +8,10 @@ the work it describes, so an action that rolls back leaves no event behind.
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, request
+from flask import current_app, has_request_context
 from flask_login import current_user
 
+from .ipaddr import request_ip
 from .models import AuditEvent
 from .state import current_db
 
@@ -27,7 +28,7 @@ def record(action: str, *, subject_id: int | None = None, detail: str = "") -> A
     """
     in_request = has_request_context()
     actor_id = current_user.id if in_request and current_user.is_authenticated else None
-    ip_address = (request.remote_addr or "") if in_request else ""
+    ip_address = request_ip() if in_request else ""
     return _add(action, actor_id, subject_id, detail, ip_address)
 
 

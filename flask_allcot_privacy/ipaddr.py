@@ -6,7 +6,8 @@ IPv6 is compressed and lower-case). :func:`anonymise` keeps only the network
 part, which still answers "where did the abuse come from" without naming one
 household: IPv4 keeps its first three octets, IPv6 its first 64 bits. Neither
 ever raises: anything that is not an address becomes ``""`` (unknown) or, once
-anonymised, ``0.0.0.0``.
+anonymised, ``0.0.0.0``. The request's user agent, stored beside the address, is
+read here too, cut to the length every user-agent column holds.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from flask import request
 UNKNOWN_ANONYMISED = "0.0.0.0"  # noqa: S104 - a stored value, never bound to
 #: How many leading bits :func:`anonymise` keeps, per IP version.
 KEPT_PREFIX = {4: 24, 6: 64}
+#: The longest user agent stored; longer ones are cut (the columns hold 255 characters).
+USER_AGENT_LENGTH = 255
 
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -54,6 +57,11 @@ def request_ip() -> str:
     return normalise(request.remote_addr or "")
 
 
+def request_user_agent() -> str:
+    """The current client's user agent, cut to the :data:`USER_AGENT_LENGTH` every column holds."""
+    return request.user_agent.string[:USER_AGENT_LENGTH]
+
+
 def anonymise(ip: str) -> str:
     """The network part of ``ip``: ``203.0.113.42`` becomes ``203.0.113.0``.
 
@@ -67,4 +75,12 @@ def anonymise(ip: str) -> str:
     return str(network.network_address)
 
 
-__all__ = ["KEPT_PREFIX", "UNKNOWN_ANONYMISED", "anonymise", "normalise", "request_ip"]
+__all__ = [
+    "KEPT_PREFIX",
+    "UNKNOWN_ANONYMISED",
+    "USER_AGENT_LENGTH",
+    "anonymise",
+    "normalise",
+    "request_ip",
+    "request_user_agent",
+]

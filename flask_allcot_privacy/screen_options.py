@@ -12,12 +12,12 @@ import typing as t
 
 from flask import Response, current_app, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import SelectField
 from wtforms.validators import InputRequired
 
 from . import cookies
+from .forms import PrivacyForm
 
 SALT = "flask-allcot-privacy.screen-options"
 
@@ -93,7 +93,7 @@ def remember_address_choice(response: Response) -> Response:
     return response
 
 
-class ScreenOptionsForm(FlaskForm):
+class ScreenOptionsForm(PrivacyForm):
     """The "Screen options" form of a staff list; ``per_page`` is part of the public contract."""
 
     per_page = SelectField(

@@ -52,6 +52,15 @@ def test_record_names_the_logged_in_staff_member_and_their_address(
     assert event.created_at.tzinfo is UTC
 
 
+def test_record_stores_the_address_normalised(app: Flask) -> None:
+    """The audit trail writes a client's address as every other table does (ipaddr)."""
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "::ffff:192.0.2.45"}):
+        audit.record("test.mapped")
+        db.session.commit()
+    [event] = _events(app)
+    assert event.ip_address == "192.0.2.45"
+
+
 def test_record_leaves_the_commit_to_its_caller(app: Flask) -> None:
     """An action that rolls back leaves no audit event behind."""
     with app.test_request_context():

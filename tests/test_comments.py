@@ -400,6 +400,30 @@ def test_the_longest_body_allowed_is_10000_characters(
     assert len(stored(app)[0].body) == 10_000
 
 
+@pytest.mark.parametrize("field", ["body", "author_name"])
+def test_a_nul_byte_is_refused_beside_the_field_and_nothing_stored(
+    app: Flask, client: CookieCheckingClient, post: PostPage, field: str
+) -> None:
+    """A control character no one types (PostgreSQL refuses NUL) is bad input, not a 500."""
+    response = comment(client, post, {**VISITOR, field: "a\x00b"})
+    assert response.status_code == 400
+    assert (
+        field_error(response, field) == "Remove the invisible control characters from this field."
+    )
+    assert stored(app) == []
+
+
+def test_a_nul_byte_in_a_members_comment_is_refused_too(
+    app: Flask, logged_in: CookieCheckingClient, post: PostPage
+) -> None:
+    response = comment(logged_in, post, {"body": "a\x00b"})
+    assert response.status_code == 400
+    assert (
+        field_error(response, "body") == "Remove the invisible control characters from this field."
+    )
+    assert stored(app) == []
+
+
 def test_a_post_without_the_csrf_token_is_refused(
     app: Flask, client: CookieCheckingClient, post: PostPage
 ) -> None:

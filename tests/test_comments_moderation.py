@@ -276,6 +276,23 @@ def test_actions_need_post_and_the_csrf_token(
     assert statuses(app) == ["held"]
 
 
+@pytest.mark.parametrize("action", ["approve", "delete"])
+def test_an_id_too_big_for_the_column_is_not_found(
+    app: Flask,
+    client: CookieCheckingClient,
+    officer: CookieCheckingClient,
+    post_url: str,
+    action: str,
+) -> None:
+    """2**63 overflows a 64-bit id: the route refuses it (404) before any query (no 500)."""
+    comment(client, post_url)
+    queue = officer.get("/staff/comments")
+    token = soup(queue).select_one("form[action$='/approve'] input[name=csrf_token]")["value"]
+    huge = officer.post(f"/staff/comments/{2**63}/{action}", data={"csrf_token": token})
+    assert huge.status_code == 404
+    assert statuses(app) == ["held"]
+
+
 def test_a_comment_already_handled_is_reported_not_an_error(
     app: Flask, client: CookieCheckingClient, officer: CookieCheckingClient, post_url: str
 ) -> None:

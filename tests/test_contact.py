@@ -172,6 +172,22 @@ def test_bad_input_is_answered_beside_the_field_and_nothing_is_sent(
     assert smtp.messages == []
 
 
+@pytest.mark.parametrize("field", ["name", "message"])
+def test_a_nul_byte_is_refused_beside_the_field_and_nothing_stored(
+    app: Flask, client: CookieCheckingClient, smtp: SMTPSink, field: str
+) -> None:
+    """A control character no one types (PostgreSQL refuses NUL) is bad input, not a 500."""
+    response = client.submit(URL, {**SENDER, field: "a\x00b"}, form_selector=FORM)
+    assert response.status_code == 400
+    assert (
+        field_error(response, field) == "Remove the invisible control characters from this field."
+    )
+    assert messages(app) == []
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
+    assert smtp.messages == []
+
+
 def test_a_post_without_the_csrf_token_is_refused(app: Flask, client: CookieCheckingClient) -> None:
     assert client.post(URL, data=SENDER).status_code == 400
     assert messages(app) == []

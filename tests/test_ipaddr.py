@@ -6,11 +6,12 @@ import ipaddress
 import typing as t
 
 import pytest
+from flask import Flask
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from flask_allcot_privacy.ipaddr import UNKNOWN_ANONYMISED as UNKNOWN
-from flask_allcot_privacy.ipaddr import anonymise, normalise
+from flask_allcot_privacy.ipaddr import anonymise, normalise, request_user_agent
 
 
 @pytest.mark.parametrize(
@@ -47,6 +48,17 @@ def test_normalise_gives_one_stored_form_per_address(raw: str, stored: str) -> N
 )
 def test_anonymise_keeps_the_network_part(raw: str, anonymised: str) -> None:
     assert anonymise(raw) == anonymised
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [("Browser/1.0", "Browser/1.0"), ("U" * 400, "U" * 255), (None, "")],
+)
+def test_the_user_agent_is_cut_to_what_the_columns_hold(sent: str | None, stored: str) -> None:
+    """P26: the user agent is stored; one cut (255 characters) for every table that keeps it."""
+    headers = {} if sent is None else {"User-Agent": sent}
+    with Flask(__name__).test_request_context(headers=headers):
+        assert request_user_agent() == stored
 
 
 def test_anonymise_never_raises_on_non_strings() -> None:

@@ -207,6 +207,19 @@ def test_too_long_a_search_is_refused_beside_the_field(
     assert soup(response).select_one("table.privacy-staff-directory") is None
 
 
+def test_a_nul_byte_in_a_search_is_refused_beside_the_field_and_not_audited(
+    app: Flask, make_member: t.Callable[..., User]
+) -> None:
+    """A control character no one types is bad input: no query, no audit event, no 500."""
+    client = _staff_client(app, make_member)
+    response = client.get("/staff/", query_string={"q": "a\x00b"})
+    assert response.status_code == 400
+    assert field_error(response, "q") == "Remove the invisible control characters from this field."
+    assert soup(response).select_one("table.privacy-staff-directory") is None
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == 0
+
+
 def test_every_directory_page_shown_is_audited(
     app: Flask, make_member: t.Callable[..., User]
 ) -> None:

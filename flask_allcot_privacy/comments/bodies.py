@@ -1,5 +1,6 @@
 """A comment's body as HTML: escaped, line breaks kept, web links made clickable.
 
+The paragraphs come from :func:`..text.paragraphs`, each line linkified:
 linkify-it-py finds the links (nh3 sanitises but does not linkify); every piece
 of visitor text is escaped by MarkupSafe, and the result goes through nh3 with
 an allow-list of three tags, so nothing a visitor types can become markup.
@@ -7,16 +8,15 @@ an allow-list of three tags, so nothing a visitor types can become markup.
 
 from __future__ import annotations
 
-import re
-
 import nh3
 from linkify_it import LinkifyIt
 from markupsafe import Markup, escape
 
+from ..text import paragraphs
+
 #: The ``rel`` of every link in a comment: unendorsed, user-generated, no opener access.
 LINK_REL = "nofollow ugc noopener"
 _SCHEMES = {"http", "https"}
-_BLANK_LINES = re.compile(r"\n\s*\n")
 
 
 def _linkify(line: str) -> Markup:
@@ -37,15 +37,7 @@ def _linkify(line: str) -> Markup:
 
 def render_body(text: str | None) -> Markup:
     """``text`` as safe HTML paragraphs with its links clickable and marked ``nofollow ugc``."""
-    if not text:
-        return Markup("")
-    normalised = text.replace("\r\n", "\n").replace("\r", "\n").strip()
-    html = "".join(
-        Markup("<p>{}</p>").format(
-            Markup("<br>\n").join(_linkify(line) for line in block.split("\n"))
-        )
-        for block in _BLANK_LINES.split(normalised)
-    )
+    html = paragraphs(text, line=_linkify)
     return Markup(  # noqa: S704 - nh3 has just removed every tag and attribute not allowed
         nh3.clean(
             html,

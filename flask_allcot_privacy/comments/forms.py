@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import re
-import typing as t
-
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from ..accounts.forms import ValidEmail, WebAddress
+from ..forms import PrivacyForm, ValidEmail, WebAddress, one_line, stripped
 
 #: The policy's limits on a comment's body.
 BODY_MIN, BODY_MAX = 1, 10_000
-_WHITESPACE = re.compile(r"\s+")
 
 
-def one_line(value: t.Any) -> t.Any:
-    """Collapse line breaks and runs of spaces: a name is one line, fit for a mail header."""
-    return _WHITESPACE.sub(" ", value).strip() if isinstance(value, str) else value
-
-
-def stripped(value: t.Any) -> t.Any:
-    return value.strip() if isinstance(value, str) else value
-
-
-class MemberCommentForm(FlaskForm):
+class MemberCommentForm(PrivacyForm):
     """What a logged-in member writes: the body only; the name comes from the profile."""
 
     body = TextAreaField(

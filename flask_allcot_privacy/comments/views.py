@@ -21,9 +21,6 @@ from ..state import current_db
 from . import author_cookies, bp, status, thread
 from .forms import MemberCommentForm, VisitorCommentForm
 
-#: The longest user agent kept; longer ones are cut (the column holds 255 characters).
-USER_AGENT_LENGTH = 255
-
 
 def _page(target: str, form: MemberCommentForm, status_code: int = 200) -> t.Any:
     back = safe_target(form.next.data)
@@ -49,7 +46,7 @@ def comments(target: str) -> t.Any:
         target=target,
         body=form.body.data,
         ip_address=ip_address,
-        user_agent=request.user_agent.string[:USER_AGENT_LENGTH],
+        user_agent=ipaddr.request_user_agent(),
     )
     if member is not None:
         # The name is read from the member at render time; only the email is kept (P26).

@@ -5,10 +5,10 @@ from __future__ import annotations
 import typing as t
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import AnyOf, InputRequired, Optional
 
+from ..forms import PrivacyForm
 from . import catalogue
 
 ACCEPT_ALL, REJECT_ALL, SAVE = "accept_all", "reject_all", "save"
@@ -17,7 +17,7 @@ ACTIONS = (ACCEPT_ALL, REJECT_ALL, SAVE)
 FORM_SOURCES = ("banner", "settings")
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(PrivacyForm):
     """One decision: accept all, reject all, or save the ticked categories."""
 
     action = StringField(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import current_app, request
+from flask import current_app
 from flask_login import current_user
 
 from .. import ipaddr
@@ -41,8 +41,8 @@ def append(consent: Consent) -> ConsentRecord:
         refused=consent.refused(),
         revision=consent.revision,
         policy_version=policy_version(),
-        ip_address=ipaddr.anonymise(request.remote_addr or ""),
-        user_agent=request.user_agent.string[:255],
+        ip_address=ipaddr.anonymise(ipaddr.request_ip()),
+        user_agent=ipaddr.request_user_agent(),
         source=consent.source,
     )
     if consent.decided_at is not None:

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from ..accounts.forms import ValidEmail
-from ..comments.forms import one_line, stripped
+from ..forms import PrivacyForm, ValidEmail, one_line, stripped
 
 #: The longest message accepted, in characters.
 MESSAGE_MAX = 10_000
 
 
-class ContactForm(FlaskForm):
+class ContactForm(PrivacyForm):
+    """A message to the site's staff: who sends it, where to answer, and what it says."""
+
     name = StringField(
         _l("Your name"),
         filters=[one_line],

@@ -19,9 +19,6 @@ from ..state import current_db
 from . import bp
 from .forms import ContactForm
 
-#: The longest user agent kept; longer ones are cut (the column holds 255 characters).
-USER_AGENT_LENGTH = 255
-
 
 def recipients() -> list[str]:
     """Who receives contact messages: PRIVACY_CONTACT_RECIPIENTS, else PRIVACY_CONTACT_EMAIL."""
@@ -51,7 +48,7 @@ def contact() -> t.Any:
         email=form.email.data,
         message=form.message.data,
         ip_address=ip_address,
-        user_agent=request.user_agent.string[:USER_AGENT_LENGTH],
+        user_agent=ipaddr.request_user_agent(),
     )
     db = current_db()
     db.session.add(message)

@@ -17,11 +17,11 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 from flask import Response, render_template, request, stream_with_context
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, ValidationError
 from wtforms.validators import InputRequired
 
 from .. import audit
+from ..forms import PrivacyForm
 from ..models import ConsentRecord
 from ..state import current_db
 from . import bp
@@ -44,7 +44,7 @@ CSV_COLUMNS = (
 )
 
 
-class LookupForm(FlaskForm):
+class LookupForm(PrivacyForm):
     """Find one visitor's decisions by the consent id they quote (sent by GET)."""
 
     class Meta:
@@ -64,7 +64,7 @@ class LookupForm(FlaskForm):
             ) from None
 
 
-class ExportForm(FlaskForm):
+class ExportForm(PrivacyForm):
     """A date range, whole days in UTC, both ends included (sent by GET)."""
 
     class Meta:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import typing as t
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -17,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import Length, NumberRange, Optional
 
+from ..forms import PrivacyForm, stripped
 from .screens import ROLE_LABELS
 
 try:  # WTForms 3.3 replaces (value, label) tuples with SelectChoice.
@@ -30,11 +30,7 @@ def option(value: str, label: t.Any) -> t.Any:
     return (value, label) if _SelectChoice is None else _SelectChoice(value=value, label=label)
 
 
-def _strip(value: t.Any) -> t.Any:
-    return value.strip() if isinstance(value, str) else value
-
-
-class SearchForm(FlaskForm):
+class SearchForm(PrivacyForm):
     """The directory's search box."""
 
     class Meta:
@@ -42,12 +38,12 @@ class SearchForm(FlaskForm):
 
     q = SearchField(
         _l("Username or email"),
-        filters=[_strip],
+        filters=[stripped],
         validators=[Length(max=320, message=_l("Use at most 320 characters."))],
     )
 
 
-class RoleForm(FlaskForm):
+class RoleForm(PrivacyForm):
     """An admin gives a member a role, or ``none``; removing one's own admin role needs a tick."""
 
     role = SelectField(
@@ -60,7 +56,7 @@ class RoleForm(FlaskForm):
     confirm_own = BooleanField(_l("Yes, remove my own admin role"))
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(PrivacyForm):
     """The audit trail's filters; dates are whole days in UTC, both ends included."""
 
     class Meta:

@@ -70,13 +70,14 @@ def _decide(comment_id: int, action: str) -> t.Any:
     return redirect(url_for(".moderation"))
 
 
-@bp.route("/comments/<int:comment_id>/approve", methods=["POST"])
+# The bound keeps ids a 64-bit column cannot hold out of the query: 404, not an error.
+@bp.route("/comments/<int(max=9223372036854775807):comment_id>/approve", methods=["POST"])
 @require_role("privacy_officer")
 def moderation_approve(comment_id: int) -> t.Any:
     return _decide(comment_id, "approve")
 
 
-@bp.route("/comments/<int:comment_id>/delete", methods=["POST"])
+@bp.route("/comments/<int(max=9223372036854775807):comment_id>/delete", methods=["POST"])
 @require_role("privacy_officer")
 def moderation_delete(comment_id: int) -> t.Any:
     return _decide(comment_id, "delete")
