@@ -195,16 +195,27 @@ def deliver_due(ids: t.Iterable[int] | None = None, limit: int = 100) -> Deliver
 
 
 def deliver_after_request(response: Response) -> Response:
-    """Deliver the messages this request queued, once its work is committed."""
+    """Deliver the messages this request queued once the response has been sent.
+
+    Sending waits for the response to close, so the visitor never waits for SMTP, and
+    how long a page takes says nothing about whether it sent mail (which would tell
+    whether an account exists).
+    """
     queued = g.pop("_privacy_queued_mail", None)
     if not queued or response.status_code >= 500:
         return response
     if not current_app.config["PRIVACY_MAIL_SEND_AFTER_REQUEST"]:
         return response
-    try:
-        deliver_due(ids=queued)
-    except Exception:
-        log.exception("Outbox delivery after request failed; 'flask privacy send-mail' retries.")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def deliver() -> None:
+        with app.app_context():
+            try:
+                deliver_due(ids=queued)
+            except Exception:
+                log.exception("Outbox delivery failed; 'flask privacy send-mail' retries.")
+
+    response.call_on_close(deliver)
     return response
 
 

@@ -11,10 +11,11 @@ default, memory, is per process, so sites running several workers use Redis.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app, render_template, request
 from limits import parse_many
 from werkzeug.exceptions import TooManyRequests
 
@@ -27,6 +28,29 @@ class RateLimited(TooManyRequests):
     def __init__(self, wait_seconds: int) -> None:
         super().__init__()
         self.wait_seconds = wait_seconds
+
+
+def client_key() -> str:
+    """Who is asking, for per-IP limits: the IPv4 address, or the IPv6 /64 network.
+
+    One IPv6 client usually holds a whole /64, so counting single addresses would let
+    it step through 2**64 of them and never reach a limit.
+    """
+    raw = request.remote_addr or ""
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return raw or "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def hit_per_ip(scope: str, limit_setting: str) -> None:
+    """Count one attempt at ``scope`` by this client (see :func:`client_key`)."""
+    hit(scope, limit_setting, client_key())
 
 
 def hit(scope: str, limit_setting: str, key: str) -> None:

@@ -215,6 +215,11 @@ DEFAULTS: dict[str, Setting] = {
         "a Flask-Limiter limit for forms that send email (register, reset, requests)",
         _rate_limit,
     ),
+    "PRIVACY_EMAIL_LIMIT_PER_ADDRESS": Setting(
+        "5 per hour",
+        "a Flask-Limiter limit on password-reset requests for one email address",
+        _rate_limit,
+    ),
     "PRIVACY_COMMENT_LIMIT_PER_IP": Setting(
         "10 per minute", "a Flask-Limiter limit such as '10 per minute'", _rate_limit
     ),

@@ -141,6 +141,9 @@ class CookieCheckingClient(FlaskClient):
     """A test client that fails any response setting a cookie the registry does not declare."""
 
     def open(self, *args: t.Any, **kwargs: t.Any) -> TestResponse:
+        # Like a server: the body is read and the response closed, which runs the
+        # close callbacks (outbox delivery) before the test looks at the result.
+        kwargs.setdefault("buffered", True)
         response = super().open(*args, **kwargs)
         with self.application.app_context():
             for header in response.headers.getlist("Set-Cookie"):

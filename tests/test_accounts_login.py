@@ -329,3 +329,34 @@ def test_login_signals(app: Flask, client: CookieCheckingClient, member: User) -
     assert heard[0][1] == {"username": member.username}
     assert heard[1][1]["remember"] is True
     assert heard[1][1]["user"] == heard[2][1]["user"] == member.id
+
+
+def test_username_and_email_share_one_allowance(
+    app: Flask, client: CookieCheckingClient, member: User
+) -> None:
+    app.config["PRIVACY_LOGIN_LIMIT_PER_ACCOUNT"] = "4 per 15 minutes"
+    for typed in (member.username, member.email, member.username.upper(), member.email):
+        assert log_in(client, typed, "wrong-wrong-wrong").status_code == 400
+    assert log_in(client, member.email.upper(), PASSWORD).status_code == 429
+
+
+def test_an_ipv6_client_is_limited_by_its_64_bit_network(
+    app: Flask, client: CookieCheckingClient, member: User
+) -> None:
+    """Stepping through addresses of one /64 does not escape the per-IP limit."""
+    app.config["PRIVACY_LOGIN_LIMIT_PER_IP"] = "3 per 15 minutes"
+    statuses = [
+        client.submit(
+            "/account/login",
+            {"username": f"guess{n}", "password": "wrong-wrong-wrong"},
+            environ_base={"REMOTE_ADDR": f"2001:db8:1:2::{n + 1:x}"},
+        ).status_code
+        for n in range(4)
+    ]
+    assert statuses == [400, 400, 400, 429]
+    other_network = client.submit(
+        "/account/login",
+        {"username": member.username, "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"},
+    )
+    assert other_network.status_code == 302

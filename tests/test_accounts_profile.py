@@ -270,3 +270,45 @@ class TestSessions:
                 sa.select(LoginSession).where(LoginSession.revoked_at.is_(None))
             ).all()
         assert len(live) == 1
+
+
+class TestEmailChangeSafety:
+    """An intruder's pending email change dies with the owner's recovery."""
+
+    def _ask_change(self, client: CookieCheckingClient, smtp: SMTPSink) -> str:
+        save(client, email="intruder@example.test", current_password=PASSWORD)
+        [link] = [
+            u for u in links_in(smtp.last_to("intruder@example.test")) if "confirm-email" in u
+        ]
+        return path_of(link)
+
+    def test_a_password_reset_voids_a_pending_change(
+        self, app: Flask, logged_in: CookieCheckingClient, member: User, smtp: SMTPSink
+    ) -> None:
+        link = self._ask_change(logged_in, smtp)
+        owner = t.cast(CookieCheckingClient, app.test_client())
+        owner.submit("/account/reset-password", {"email": member.email})
+        assert owner.get(link).status_code == 410
+        assert _user(app, member.id).email == member.email
+
+    def test_logging_out_everywhere_else_voids_a_pending_change(
+        self, app: Flask, logged_in: CookieCheckingClient, member: User, smtp: SMTPSink
+    ) -> None:
+        link = self._ask_change(logged_in, smtp)
+        logged_in.submit(
+            "/account/profile", {}, form_selector="form[action$='/account/sessions/end-others']"
+        )
+        assert logged_in.get(link).status_code == 410
+
+    def test_password_guesses_on_the_profile_are_limited(
+        self, app: Flask, logged_in: CookieCheckingClient, smtp: SMTPSink
+    ) -> None:
+        app.config["PRIVACY_LOGIN_LIMIT_PER_ACCOUNT"] = "3 per 15 minutes"
+        statuses = [
+            save(
+                logged_in, email=f"new{n}@example.test", current_password="guess-guess-1"
+            ).status_code
+            for n in range(4)
+        ]
+        assert statuses == [400, 400, 400, 429]
+        assert smtp.to("new0@example.test") == []

@@ -142,3 +142,36 @@ def test_email_forms_are_rate_limited_per_ip(
     assert limited.status_code == 429
     assert int(limited.headers["Retry-After"]) > 0
     assert "Too many attempts" in soup(limited).get_text()
+
+
+def test_the_answer_does_not_wait_for_mail(
+    app: Flask, client: CookieCheckingClient, smtp: SMTPSink, member: User
+) -> None:
+    """The response is complete before SMTP is touched, so timing reveals no account."""
+    page = client.get("/account/reset-password")
+    fields = {f["name"]: f.get("value", "") for f in soup(page).select("main input[name]")}
+    response = client.post(
+        "/account/reset-password", data={**fields, "email": member.email}, buffered=False
+    )
+    assert response.status_code == 302
+    assert smtp.messages == [], "nothing is sent while the visitor waits"
+    response.close()  # what a server does once the response is sent
+    assert "reset the password" in text_body(smtp.last_to(member.email))
+
+
+def test_resets_for_one_address_are_limited_whoever_asks(
+    app: Flask, client: CookieCheckingClient, member: User
+) -> None:
+    """Nobody can keep voiding a member's reset links; unknown addresses behave the same."""
+    app.config["PRIVACY_EMAIL_LIMIT_PER_ADDRESS"] = "2 per hour"
+    for address in (member.email, "nobody@example.test"):
+        other_ips = [f"198.51.100.{n}" for n in range(3)]
+        answers = [
+            client.submit(
+                "/account/reset-password",
+                {"email": address.upper()},
+                environ_base={"REMOTE_ADDR": ip},
+            ).status_code
+            for ip in other_ips
+        ]
+        assert answers == [302, 302, 429], address

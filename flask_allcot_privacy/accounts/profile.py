@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
-from .. import mail, signals, tokens
+from .. import mail, ratelimit, signals, tokens
 from ..clock import utcnow
 from ..models import DISPLAY_NAME_CHOICES, User
 from ..state import state_for
@@ -80,6 +80,10 @@ def profile() -> t.Any:
         return _page(form, user, 400)
     new_email = form.email.data
     email_changes = new_email.lower() != user.email_key
+    if email_changes:
+        # The password check is a login in disguise, and the change sends email.
+        ratelimit.hit("login-account", "PRIVACY_LOGIN_LIMIT_PER_ACCOUNT", f"user:{user.id}")
+        ratelimit.hit_per_ip("email-forms", "PRIVACY_EMAIL_LIMIT_PER_IP")
     if email_changes and not passwords.verify(user, form.current_password.data or ""):
         form.current_password.errors.append(_("Enter your current password to change your email."))
         return _page(form, user, 400)
@@ -113,6 +117,19 @@ def profile() -> t.Any:
     return redirect(url_for(".profile"))
 
 
+def _email_change_state(user: User) -> tuple[str, int]:
+    """What a pending email-change link is bound to.
+
+    The credential version is part of it: a password reset, or "log out everywhere
+    else", voids a change an intruder may have asked for from a hijacked session.
+    """
+    return (user.email_key, user.credential_version)
+
+
+def _email_change_stamp(user: User) -> str:
+    return tokens.stamp(*_email_change_state(user))
+
+
 def _request_email_change(user: User, new_email: str) -> None:
     """Send the confirmation link to the new address and a notice to the old one."""
     if find_by_email(new_email) is not None:
@@ -121,7 +138,7 @@ def _request_email_change(user: User, new_email: str) -> None:
     else:
         token = tokens.make(
             tokens.CHANGE_EMAIL,
-            {"uid": user.id, "email": new_email, "stamp": tokens.stamp(user.email_key)},
+            {"uid": user.id, "email": new_email, "stamp": _email_change_stamp(user)},
         )
         mail.queue(
             "confirm_email",
@@ -141,7 +158,7 @@ def confirm_email(token: str) -> t.Any:
         user = _db().session.get(User, payload.get("uid"))
         if user is None or user.erased_at is not None:
             raise tokens.TokenInvalid()
-        tokens.check_stamp(payload, user.email_key)
+        tokens.check_stamp(payload, *_email_change_state(user))
     except tokens.TokenError as error:
         return token_problem(error)
     form = ConfirmForm()
@@ -167,7 +184,10 @@ def end_other_sessions() -> t.Any:
     form = ConfirmForm(prefix="sessions")
     if not form.validate_on_submit():
         abort(400)
-    count = sessions.revoke_all_for(_me(), keep=sessions.current())
+    user = _me()
+    count = sessions.revoke_all_for(user, keep=sessions.current())
+    # Links an intruder may have asked for meanwhile (reset, email change) stop working.
+    user.credential_version += 1
     _db().session.commit()
     flash(_("Logged out of %(count)s other session(s).", count=count), "success")
     return redirect(url_for(".profile"))

@@ -56,7 +56,7 @@ def register() -> t.Any:
         if request.method == "POST":
             return _invalid("privacy/accounts/register.html", form=form)
         return render_template("privacy/accounts/register.html", form=form)
-    ratelimit.hit("email-forms", "PRIVACY_EMAIL_LIMIT_PER_IP", request.remote_addr or "")
+    ratelimit.hit_per_ip("email-forms", "PRIVACY_EMAIL_LIMIT_PER_IP")
     db = _db()
     username, email = form.username.data, form.email.data
     if db.session.scalar(sa.select(User.id).where(User.username_key == username.lower())):
@@ -163,7 +163,10 @@ def reset_password() -> t.Any:
         if request.method == "POST":
             return _invalid(template, form=form)
         return render_template(template, form=form)
-    ratelimit.hit("email-forms", "PRIVACY_EMAIL_LIMIT_PER_IP", request.remote_addr or "")
+    ratelimit.hit_per_ip("email-forms", "PRIVACY_EMAIL_LIMIT_PER_IP")
+    # Per address too, known or not (so the limit reveals nothing), so nobody can keep
+    # voiding someone's reset links by asking for new ones.
+    ratelimit.hit("email-address", "PRIVACY_EMAIL_LIMIT_PER_ADDRESS", form.email.data.lower())
     user = find_by_email(form.email.data)
     if user is not None and user.erased_at is None:
         user.credential_version += 1  # a newer link voids the older ones
@@ -198,12 +201,16 @@ def login() -> t.Any:
         )
         return _login_page(form, 400)
     identifier = form.username.data.lower()
-    ratelimit.hit("login-ip", "PRIVACY_LOGIN_LIMIT_PER_IP", request.remote_addr or "")
-    ratelimit.hit("login-account", "PRIVACY_LOGIN_LIMIT_PER_ACCOUNT", identifier)
+    ratelimit.hit_per_ip("login-ip", "PRIVACY_LOGIN_LIMIT_PER_IP")
     db = _db()
     user = db.session.scalar(
         sa.select(User).where(sa.or_(User.username_key == identifier, User.email_key == identifier))
     )
+    # Counted by what was typed (the same whether or not it exists) and by the account,
+    # so its username and its email do not each get a full allowance.
+    ratelimit.hit("login-account", "PRIVACY_LOGIN_LIMIT_PER_ACCOUNT", identifier)
+    if user is not None:
+        ratelimit.hit("login-account", "PRIVACY_LOGIN_LIMIT_PER_ACCOUNT", f"user:{user.id}")
     if not passwords.verify(user, form.password.data) or user is None or not user.is_active:
         signals.login_failed.send(_app(), username=form.username.data)
         form.form_errors.append(_("The username or password is not right."))
