@@ -1,18 +1,20 @@
-"""Account emails: the set-password link (welcome and reset) and look-ups by address."""
+"""Account emails and their links: making them, finding an address's account, and the
+page answering a link that cannot be used."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app, render_template, url_for
+from flask_babel import gettext as _
 
 from .. import mail, tokens
 from ..models import User
-from ..state import state_for
+from ..state import current_db
 
 
 def find_by_email(email: str) -> User | None:
     """The account for an address, compared without regard to case."""
-    return state_for(current_app).db.session.scalar(
+    return current_db().session.scalar(
         sa.select(User).where(User.email_key == email.strip().lower())
     )
 
@@ -41,3 +43,19 @@ def send_password_link(user: User, *, reason: str) -> None:
         link=password_link(user),
         valid_hours=hours,
     )
+
+
+def token_problem(error: tokens.TokenError) -> tuple[str, int]:
+    """A page that says why an emailed link cannot be used, and offers a new one."""
+    messages = {
+        "expired": _("This link has expired."),
+        "used": _("This link was already used, or a newer one was sent."),
+        "invalid": _("This link is not valid. Check that you copied all of it."),
+    }
+    body = render_template(
+        "privacy/errors/error.html",
+        title=_("This link cannot be used"),
+        message=messages[error.reason] + " " + _("You can ask for a new link below."),
+        link=(url_for("privacy_accounts.reset_password"), _("Send me a new link")),
+    )
+    return body, 410 if error.reason in ("expired", "used") else 400

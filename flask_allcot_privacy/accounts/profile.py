@@ -12,10 +12,10 @@ from wtforms import SelectChoice
 from .. import mail, ratelimit, signals, tokens
 from ..clock import utcnow
 from ..models import DISPLAY_NAME_CHOICES, User
-from ..state import state_for
+from ..state import current_db
 from . import bp, passwords, sessions
 from .forms import ConfirmForm, ProfileForm
-from .mailings import find_by_email
+from .mailings import find_by_email, token_problem
 
 #: Profile fields copied as they are from the form onto the member.
 PLAIN_FIELDS = (
@@ -26,10 +26,6 @@ PLAIN_FIELDS = (
     "public_profile",
     "allow_indexing",
 )
-
-
-def _db() -> t.Any:
-    return state_for(current_app).db
 
 
 def _me() -> User:
@@ -100,7 +96,7 @@ def profile() -> t.Any:
         changed.append("marketing_opt_in")
     if email_changes:
         _request_email_change(user, new_email)
-    _db().session.commit()
+    current_db().session.commit()
     if changed:
         signals.profile_updated.send(current_app._get_current_object(), user=user, changed=changed)  # type: ignore[attr-defined]
     if email_changes:
@@ -151,11 +147,9 @@ def _request_email_change(user: User, new_email: str) -> None:
 
 @bp.route("/confirm-email/<token>", methods=["GET", "POST"])
 def confirm_email(token: str) -> t.Any:
-    from .views import token_problem
-
     try:
         payload = tokens.read(tokens.CHANGE_EMAIL, token)
-        user = _db().session.get(User, payload.get("uid"))
+        user = current_db().session.get(User, payload.get("uid"))
         if user is None or user.erased_at is not None:
             raise tokens.TokenInvalid()
         tokens.check_stamp(payload, *_email_change_state(user))
@@ -172,7 +166,7 @@ def confirm_email(token: str) -> t.Any:
         return token_problem(tokens.TokenUsed())
     old_email = user.email
     user.email, user.email_key = new_email, new_email.lower()
-    _db().session.commit()
+    current_db().session.commit()
     signals.email_changed.send(current_app._get_current_object(), user=user, old_email=old_email)  # type: ignore[attr-defined]
     flash(_("Your email address is now %(email)s.", email=new_email), "success")
     return redirect(url_for(".profile") if current_user.is_authenticated else url_for(".login"))
@@ -188,7 +182,7 @@ def end_other_sessions() -> t.Any:
     count = sessions.revoke_all_for(user, keep=sessions.current())
     # Links an intruder may have asked for meanwhile (reset, email change) stop working.
     user.credential_version += 1
-    _db().session.commit()
+    current_db().session.commit()
     flash(_("Logged out of %(count)s other session(s).", count=count), "success")
     return redirect(url_for(".profile"))
 
@@ -197,7 +191,7 @@ def end_other_sessions() -> t.Any:
 def public_profile(username: str) -> t.Any:
     import sqlalchemy as sa
 
-    user = _db().session.scalar(sa.select(User).where(User.username_key == username.lower()))
+    user = current_db().session.scalar(sa.select(User).where(User.username_key == username.lower()))
     if user is None or not user.public_profile or user.erased_at is not None:
         abort(404)
     response = current_app.make_response(

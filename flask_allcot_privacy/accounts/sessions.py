@@ -20,8 +20,9 @@ from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_login import login_user, logout_user
 
 from ..clock import utcnow
+from ..ipaddr import request_ip, request_user_agent
 from ..models import LoginSession, User
-from ..state import state_for
+from ..state import current_db, state_for
 
 #: Session key holding when the session cookie must expire (epoch seconds).
 COOKIE_EXPIRES_KEY = "_privacy_expires"
@@ -37,10 +38,6 @@ _LOGIN_KEYS = (
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _db_session() -> t.Any:
-    return state_for(current_app).db.session
 
 
 def start(user: User, *, remember: bool) -> LoginSession:
@@ -60,10 +57,10 @@ def start(user: User, *, remember: bool) -> LoginSession:
         last_seen_at=now,
         expires_at=now + lifetime,
         remember=remember,
-        ip_address=request.remote_addr or "",
-        user_agent=request.user_agent.string[:255],
+        ip_address=request_ip(),
+        user_agent=request_user_agent(),
     )
-    _db_session().add(row)
+    current_db().session.add(row)
     session.clear()
     user.login_token = token
     login_user(
@@ -80,7 +77,7 @@ def start(user: User, *, remember: bool) -> LoginSession:
 
 def load_user(token: str) -> User | None:
     """Flask-Login's user loader: the user of a live, unrevoked login session."""
-    row = _db_session().scalar(
+    row = current_db().session.scalar(
         sa.select(LoginSession).where(LoginSession.token_hash == _hash(token))
     )
     now = utcnow()
@@ -130,14 +127,14 @@ def revoke_all_for(user: User, *, keep: LoginSession | None = None) -> int:
     )
     if keep is not None:
         query = query.where(LoginSession.id != keep.id)
-    result = _db_session().execute(query.values(revoked_at=utcnow()))
+    result = current_db().session.execute(query.values(revoked_at=utcnow()))
     return int(t.cast(sa.CursorResult[t.Any], result).rowcount)
 
 
 def active_for(user: User) -> list[LoginSession]:
     """The member's live login sessions, newest first."""
     return list(
-        _db_session().scalars(
+        current_db().session.scalars(
             sa.select(LoginSession)
             .where(
                 LoginSession.user_id == user.id,

@@ -18,11 +18,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import cookies, ratelimit, signals, tokens
+from .. import cookies, mail, ratelimit, signals, tokens
 from ..clock import utcnow
 from ..models import User
 from ..redirects import safe_target
-from ..state import state_for
+from ..state import current_db
 from . import bp, passwords, sessions
 from .forms import (
     ConfirmForm,
@@ -31,13 +31,9 @@ from .forms import (
     ResetPasswordForm,
     SetPasswordForm,
 )
-from .mailings import find_by_email, send_password_link
+from .mailings import find_by_email, send_password_link, token_problem
 
 TEST_COOKIE_VALUE = "1"
-
-
-def _db() -> t.Any:
-    return state_for(current_app).db
 
 
 def _app() -> t.Any:
@@ -57,7 +53,7 @@ def register() -> t.Any:
             return _invalid("privacy/accounts/register.html", form=form)
         return render_template("privacy/accounts/register.html", form=form)
     ratelimit.hit_per_ip("email-forms", "PRIVACY_EMAIL_LIMIT_PER_IP")
-    db = _db()
+    db = current_db()
     username, email = form.username.data, form.email.data
     if db.session.scalar(sa.select(User.id).where(User.username_key == username.lower())):
         form.username.errors.append(_("This username is taken. Please choose another."))
@@ -65,8 +61,6 @@ def register() -> t.Any:
     existing = find_by_email(email)
     if existing is not None:
         # Same answer on screen; the owner is told by email instead of getting a second account.
-        from .. import mail
-
         mail.queue("account_exists", existing.email, user=existing)
         db.session.commit()
         return redirect(url_for(".check_email"))
@@ -83,7 +77,10 @@ def register() -> t.Any:
     try:
         db.session.flush()
     except sa.exc.IntegrityError:
+        # Someone registered the same name or address a moment ago.
         db.session.rollback()
+        if find_by_email(email) is not None:
+            return redirect(url_for(".check_email"))
         form.username.errors.append(_("This username is taken. Please choose another."))
         return _invalid("privacy/accounts/register.html", form=form)
     send_password_link(user, reason="welcome")
@@ -100,27 +97,11 @@ def check_email() -> str:
 def _user_for_password_token(token: str) -> User:
     """The user a set-password link is for; raises TokenError when it cannot be used."""
     payload = tokens.read(tokens.SET_PASSWORD, token)
-    user: User | None = _db().session.get(User, payload.get("uid"))
+    user: User | None = current_db().session.get(User, payload.get("uid"))
     if user is None or user.erased_at is not None:
         raise tokens.TokenInvalid()
     tokens.check_stamp(payload, user.credential_version)
     return user
-
-
-def token_problem(error: tokens.TokenError) -> tuple[str, int]:
-    """A page that says why an emailed link cannot be used, and offers a new one."""
-    messages = {
-        "expired": _("This link has expired."),
-        "used": _("This link was already used, or a newer one was sent."),
-        "invalid": _("This link is not valid. Check that you copied all of it."),
-    }
-    body = render_template(
-        "privacy/errors/error.html",
-        title=_("This link cannot be used"),
-        message=messages[error.reason] + " " + _("You can ask for a new link below."),
-        link=(url_for("privacy_accounts.reset_password"), _("Send me a new link")),
-    )
-    return body, 410 if error.reason in ("expired", "used") else 400
 
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
@@ -146,10 +127,8 @@ def set_password(token: str) -> t.Any:
     # A new password ends every login made with the old one, everywhere.
     sessions.revoke_all_for(user)
     if not first_time:
-        from .. import mail
-
         mail.queue("password_changed", user.email, user=user)
-    _db().session.commit()
+    current_db().session.commit()
     signals.password_set.send(_app(), user=user)
     flash(_("Your password is set. You can log in now."), "success")
     return redirect(url_for(".login"))
@@ -171,7 +150,7 @@ def reset_password() -> t.Any:
     if user is not None and user.erased_at is None:
         user.credential_version += 1  # a newer link voids the older ones
         send_password_link(user, reason="reset")
-        _db().session.commit()
+        current_db().session.commit()
     else:
         # Do comparable work so the answer takes as long for unknown addresses.
         passwords.verify(None, form.email.data)
@@ -202,7 +181,7 @@ def login() -> t.Any:
         return _login_page(form, 400)
     identifier = form.username.data.lower()
     ratelimit.hit_per_ip("login-ip", "PRIVACY_LOGIN_LIMIT_PER_IP")
-    db = _db()
+    db = current_db()
     user = db.session.scalar(
         sa.select(User).where(sa.or_(User.username_key == identifier, User.email_key == identifier))
     )
@@ -228,7 +207,7 @@ def logout() -> t.Any:
         abort(400)
     user = current_user._get_current_object() if current_user.is_authenticated else None
     sessions.end_current()
-    _db().session.commit()
+    current_db().session.commit()
     if user is not None:
         signals.user_logged_out.send(_app(), user=user)
     return redirect(url_for(".login", logged_out=1))

@@ -39,7 +39,7 @@ def comments(target: str) -> t.Any:
     if not form.validate_on_submit():
         return _page(target, form, 400)
     ip_address = ipaddr.request_ip()
-    ratelimit.hit("comments", "PRIVACY_COMMENT_LIMIT_PER_IP", ip_address or "unknown")
+    ratelimit.hit_per_ip("comments", "PRIVACY_COMMENT_LIMIT_PER_IP")
 
     member: User | None = current_user if current_user.is_authenticated else None
     comment = Comment(

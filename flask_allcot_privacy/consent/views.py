@@ -33,7 +33,7 @@ def decide() -> t.Any:
     otherwise redirects back to the page the form was on, so it works without
     JavaScript.
     """
-    ratelimit.hit("consent", "PRIVACY_CONSENT_LIMIT_PER_IP", request.remote_addr or "")
+    ratelimit.hit_per_ip("consent", "PRIVACY_CONSENT_LIMIT_PER_IP")
     form = ConsentForm()
     if not form.validate_on_submit():
         if _wants_json():

@@ -41,7 +41,7 @@ def contact() -> t.Any:
     if not form.validate_on_submit():
         return render_template(template, form=form), 400
     ip_address = ipaddr.request_ip()
-    ratelimit.hit("contact", "PRIVACY_CONTACT_LIMIT_PER_IP", ip_address or "unknown")
+    ratelimit.hit_per_ip("contact", "PRIVACY_CONTACT_LIMIT_PER_IP")
     message = ContactMessage(
         user_id=current_user.id if current_user.is_authenticated else None,
         name=form.name.data,
