@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import typing as t
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from flask import Flask
 from flask_mail import Mail
 from flask_sqlalchemy import SQLAlchemy
+from werkzeug.serving import make_server
 
 from example_site import create_app, db
 from flask_allcot_privacy import Privacy
@@ -17,7 +19,11 @@ from flask_allcot_privacy.accounts.passwords import hash_password
 from flask_allcot_privacy.clock import utcnow
 from flask_allcot_privacy.models import User
 
+from .browser import CHROMIUM, CHROMIUM_ARGS, Visit, need_browser
 from .helpers import CookieCheckingClient, SMTPSink
+
+if t.TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 #: Cheap argon2id parameters: tests stay fast; every other setting uses OWASP's.
 FAST_HASHING = {
@@ -149,3 +155,46 @@ def _no_leaked_app_context() -> Iterator[None]:
     yield
     leaked = _cv_app.get(None)
     assert leaked is None, "an app context was left pushed"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium, one per test module."""
+    need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def site(app: Flask) -> Iterator[str]:
+    """The example site, with its demo posts, served on a free 127.0.0.1 port.
+
+    Browser test modules set ``SERVER_NAME`` to None in their ``config`` fixture: the
+    browser reaches the site at 127.0.0.1:<port>, not at the test client's host name.
+    """
+    result = app.test_cli_runner().invoke(args=["init-db", "--demo"])
+    assert result.exit_code == 0, result.output
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def visit(browser: Browser, site: str) -> Iterator[t.Callable[..., Visit]]:
+    """Open fresh browser profiles on the live site; each is closed after the test."""
+    opened: list[Visit] = []
+
+    def make(**options: t.Any) -> Visit:
+        opened.append(Visit(browser, site, **options))
+        return opened[-1]
+
+    yield make
+    for each in opened:
+        each.close()

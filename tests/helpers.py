@@ -6,6 +6,7 @@ import email
 import email.policy
 import re
 import socket
+import threading
 import typing as t
 from datetime import UTC
 from email.message import EmailMessage
@@ -21,11 +22,14 @@ from flask_allcot_privacy import cookies
 class _Collector:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.arrived = threading.Condition()
 
     async def handle_DATA(self, server: t.Any, session: t.Any, envelope: t.Any) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         parsed["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
-        self.messages.append(t.cast(EmailMessage, parsed))
+        with self.arrived:
+            self.messages.append(t.cast(EmailMessage, parsed))
+            self.arrived.notify_all()
         return "250 Message accepted for delivery"
 
 
@@ -59,6 +63,12 @@ class SMTPSink:
     def to(self, address: str) -> list[EmailMessage]:
         """Messages whose envelope went to ``address``."""
         return [m for m in self.messages if address.lower() in m["X-Envelope-To"].lower()]
+
+    def wait_for(self, address: str, timeout: float = 10) -> EmailMessage:
+        """The newest message to ``address``, waiting for a live server to deliver it."""
+        with self._collector.arrived:
+            self._collector.arrived.wait_for(lambda: bool(self.to(address)), timeout)
+        return self.last_to(address)
 
     def last_to(self, address: str) -> EmailMessage:
         found = self.to(address)

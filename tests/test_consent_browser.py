@@ -8,38 +8,24 @@ unless ``PRIVACY_REQUIRE_BROWSER=1`` (as in CI), where they fail instead.
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 import typing as t
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from werkzeug.serving import make_server
 
 from example_site import db
 from flask_allcot_privacy.models import ConsentRecord
 
+from .browser import Visit
+
 if t.TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page, Route
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ANALYTICS_HOSTS = ("googletagmanager.com", "google-analytics.com")
 BANNER = "[data-privacy-consent-banner]"
 ACCEPT = "[data-privacy-consent-banner] button[value=accept_all]"
 REJECT = "[data-privacy-consent-banner] button[value=reject_all]"
@@ -59,95 +45,10 @@ AFTER_TWO_FRAMES = (
 )
 
 
-def _need_browser() -> None:
-    """Skip with a reason when Chromium is missing, or fail when CI requires it."""
-    problem = None
-    if not CHROMIUM.exists():
-        problem = f"{CHROMIUM} is missing (apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            problem = "Playwright for Python is not installed"
-    if problem is None:
-        return
-    if os.environ.get("PRIVACY_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"Browser tests are required (PRIVACY_REQUIRE_BROWSER=1) but {problem}.")
-    pytest.skip(f"Browser tests skipped: {problem}.")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    _need_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
 def config(config: dict[str, t.Any]) -> dict[str, t.Any]:
     # The browser reaches the site at 127.0.0.1:<port>, not at the test client's host name.
     return {**config, "PRIVACY_ANALYTICS_ID": "G-TEST123", "SERVER_NAME": None}
-
-
-@pytest.fixture
-def site(app: Flask) -> Iterator[str]:
-    """The example site, with its demo posts, served on a free 127.0.0.1 port."""
-    result = app.test_cli_runner().invoke(args=["init-db", "--demo"])
-    assert result.exit_code == 0, result.output
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-
-
-class Visit:
-    """A fresh browser profile that records every request and lets none leave the machine."""
-
-    def __init__(self, browser: Browser, site: str, **options: t.Any) -> None:
-        self.site = site
-        self.requests: list[str] = []
-        self.context: BrowserContext = browser.new_context(**options)
-        self.context.route("**/*", self._route)
-        self.page: Page = self.context.new_page()
-
-    def _route(self, route: Route) -> None:
-        url = route.request.url
-        self.requests.append(url)
-        if urlsplit(url).netloc == urlsplit(self.site).netloc:
-            route.continue_()
-        else:
-            route.abort()
-
-    @property
-    def analytics_attempts(self) -> list[str]:
-        return [u for u in self.requests if urlsplit(u).hostname.endswith(ANALYTICS_HOSTS)]  # type: ignore[union-attr]
-
-    def open(self, path: str = "/") -> Page:
-        # The load event waits for every script in the page, async ones included.
-        self.page.goto(self.site + path, wait_until="load")
-        return self.page
-
-    def close(self) -> None:
-        self.context.close()
-
-
-@pytest.fixture
-def visit(browser: Browser, site: str) -> Iterator[t.Callable[..., Visit]]:
-    opened: list[Visit] = []
-
-    def make(**options: t.Any) -> Visit:
-        opened.append(Visit(browser, site, **options))
-        return opened[-1]
-
-    yield make
-    for each in opened:
-        each.close()
 
 
 def records(app: Flask) -> list[ConsentRecord]:
