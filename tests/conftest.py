@@ -6,12 +6,13 @@ import threading
 import typing as t
 from collections.abc import Iterator
 from pathlib import Path
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 from flask import Flask
 from flask_mail import Mail
 from flask_sqlalchemy import SQLAlchemy
-from werkzeug.serving import make_server
 
 from example_site import create_app, db
 from flask_allcot_privacy import Privacy
@@ -169,6 +170,22 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """The standard library's WSGI server, a thread per request.
+
+    Like gunicorn, it closes each response as soon as it is written, which is when the
+    outbox delivers. Werkzeug's development server first drains the socket with a
+    blocking read, so a browser that keeps its connection open delays the close.
+    """
+
+    daemon_threads = True
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: t.Any) -> None:
+        """No access log on stderr."""
+
+
 @pytest.fixture
 def site(app: Flask) -> Iterator[str]:
     """The example site, with its demo posts, served on a free 127.0.0.1 port.
@@ -178,7 +195,7 @@ def site(app: Flask) -> Iterator[str]:
     """
     result = app.test_cli_runner().invoke(args=["init-db", "--demo"])
     assert result.exit_code == 0, result.output
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, ThreadingWSGIServer, QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

@@ -6,6 +6,11 @@ import time
 import typing as t
 
 import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from example_site import db
+from flask_allcot_privacy.models import OutboxMessage
 
 from .browser import Visit
 from .conftest import PASSWORD
@@ -25,7 +30,7 @@ def _cookies(visit: Visit) -> dict[str, dict[str, t.Any]]:
 
 
 def test_register_log_in_remembered_and_log_out_in_chromium(
-    visit: t.Callable[..., Visit], smtp: SMTPSink
+    app: Flask, visit: t.Callable[..., Visit], smtp: SMTPSink
 ) -> None:
     browser = visit()
     page = browser.open("/account/register")
@@ -35,7 +40,16 @@ def test_register_log_in_remembered_and_log_out_in_chromium(
     page.click("main button[type=submit]")
     page.wait_for_url("**/account/check-email")
 
-    [link] = [u for u in links_in(smtp.wait_for("ann@example.test")) if "set-password" in u]
+    try:
+        message = smtp.wait_for("ann@example.test")
+    except AssertionError:
+        with app.app_context():
+            rows = [
+                (m.id, m.attempts, m.sent_at, m.last_error, m.next_attempt_at, m.claimed_until)
+                for m in db.session.scalars(sa.select(OutboxMessage))
+            ]
+        raise AssertionError(f"outbox: {rows}") from None
+    [link] = [u for u in links_in(message) if "set-password" in u]
     page.goto(link)
     page.fill("input[name=password]", PASSWORD)
     page.fill("input[name=password_confirm]", PASSWORD)
