@@ -10,8 +10,8 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, StringField, TextAreaField
-from wtforms.validators import ValidationError
+from wtforms import EmailField, Field, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
 
 #: Control characters no visitor types (NUL among them, which PostgreSQL refuses).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -63,6 +63,19 @@ class ValidEmail:
             ).normalized
         except EmailNotValidError as error:
             raise ValidationError(str(error)) from None
+
+
+EMAIL_LABEL = _l("Email address")
+EMAIL_MISSING = _l("Enter your email address.")
+
+
+def email_field(label: t.Any = EMAIL_LABEL, missing: t.Any = EMAIL_MISSING) -> t.Any:
+    """A required email field: trimmed, at most 320 characters, checked and normalised."""
+    return EmailField(
+        label,
+        filters=[stripped],
+        validators=[DataRequired(missing), Length(max=320), ValidEmail()],
+    )
 
 
 class WebAddress:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    EmailField,
     PasswordField,
     SelectField,
     StringField,
@@ -13,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
-from ..forms import PrivacyForm, ValidEmail, WebAddress, stripped
+from ..forms import PrivacyForm, WebAddress, email_field, stripped
 
 USERNAME_PATTERN = r"^[A-Za-z0-9._-]+$"
 
@@ -31,15 +30,7 @@ class RegisterForm(PrivacyForm):
             ),
         ],
     )
-    email = EmailField(
-        _l("Email address"),
-        filters=[stripped],
-        validators=[
-            DataRequired(_l("Enter your email address.")),
-            Length(max=320),
-            ValidEmail(),
-        ],
-    )
+    email = email_field()
     marketing_opt_in = BooleanField(_l("Send me news and offers by email (you can unsubscribe)"))
 
 
@@ -71,15 +62,7 @@ class LoginForm(PrivacyForm):
 
 
 class ResetPasswordForm(PrivacyForm):
-    email = EmailField(
-        _l("Email address"),
-        filters=[stripped],
-        validators=[
-            DataRequired(_l("Enter your email address.")),
-            Length(max=320),
-            ValidEmail(),
-        ],
-    )
+    email = email_field()
 
 
 class ProfileForm(PrivacyForm):
@@ -93,15 +76,7 @@ class ProfileForm(PrivacyForm):
         validators=[Length(max=5000, message=_l("Keep it under 5,000 characters."))],
     )
     display_name = SelectField(_l("Display name publicly as"), choices=[])
-    email = EmailField(
-        _l("Email address"),
-        filters=[stripped],
-        validators=[
-            DataRequired(_l("Enter your email address.")),
-            Length(max=320),
-            ValidEmail(),
-        ],
-    )
+    email = email_field()
     current_password = PasswordField(
         _l("Current password (needed to change your email)"),
         validators=[Optional(), Length(max=1024)],

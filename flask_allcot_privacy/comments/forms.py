@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from ..forms import PrivacyForm, ValidEmail, WebAddress, one_line, stripped
+from ..forms import PrivacyForm, WebAddress, email_field, one_line, stripped
 
 #: The policy's limits on a comment's body.
 BODY_MIN, BODY_MAX = 1, 10_000
@@ -42,15 +42,7 @@ class VisitorCommentForm(MemberCommentForm):
             Length(max=100, message=_l("Keep your name under 100 characters.")),
         ],
     )
-    author_email = EmailField(
-        _l("Email address"),
-        filters=[stripped],
-        validators=[
-            DataRequired(_l("Enter your email address.")),
-            Length(max=320),
-            ValidEmail(),
-        ],
-    )
+    author_email = email_field()
     author_url = StringField(
         _l("Website (optional)"),
         filters=[stripped],

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, StringField, TextAreaField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from ..forms import PrivacyForm, ValidEmail, one_line, stripped
+from ..forms import PrivacyForm, email_field, one_line, stripped
 
 #: The longest message accepted, in characters.
 MESSAGE_MAX = 10_000
@@ -23,15 +23,7 @@ class ContactForm(PrivacyForm):
             Length(max=100, message=_l("Keep your name under 100 characters.")),
         ],
     )
-    email = EmailField(
-        _l("Your email address"),
-        filters=[stripped],
-        validators=[
-            DataRequired(_l("Enter your email address, so we can answer.")),
-            Length(max=320),
-            ValidEmail(),
-        ],
-    )
+    email = email_field(_l("Your email address"), _l("Enter your email address, so we can answer."))
     message = TextAreaField(
         _l("Message"),
         filters=[stripped],
