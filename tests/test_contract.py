@@ -1,0 +1,156 @@
+"""The public contract of DESIGN.md, driven the way an outside check drives the example site.
+
+Demo mode (mail read from /outbox), and every POST carries only the contract's field
+names plus the page's ``csrf_token``: if a route or a field name drifts, this fails.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from example_site import create_app, db
+
+from .conftest import PASSWORD, app_settings
+from .helpers import CookieCheckingClient, set_cookie, soup
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> t.Iterator[Flask]:
+    app = create_app({**app_settings(tmp_path), "DEMO_MAIL": True})
+    app.test_client_class = CookieCheckingClient
+    with app.app_context():
+        db.create_all()
+    assert app.test_cli_runner().invoke(args=["init-db", "--demo"]).exit_code == 0
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _csrf(client: CookieCheckingClient, url: str) -> str:
+    page = soup(client.get(url))
+    field = page.select_one("main input[name=csrf_token]")
+    assert field is not None, f"no csrf_token in the main form of {url}"
+    return str(field["value"])
+
+
+def _post(client: CookieCheckingClient, page: str, target: str, **fields: t.Any) -> t.Any:
+    """POST ``fields`` to ``target`` with the CSRF token of the form on ``page``."""
+    return client.post(target, data={"csrf_token": _csrf(client, page), **fields})
+
+
+def _outbox_link(client: CookieCheckingClient, to: str, contains: str) -> str:
+    for message in soup(client.get("/outbox")).select(".outbox-message"):
+        if to in message.select_one(".outbox-message__to").get_text():
+            for link in message.select(".outbox-message__body a[href]"):
+                if contains in link["href"]:
+                    return str(link["href"])
+    raise AssertionError(f"no {contains} link to {to} in /outbox")
+
+
+def test_a_visitor_and_a_member_through_the_contract(demo: Flask) -> None:
+    client = t.cast(CookieCheckingClient, demo.test_client())
+
+    # Register; the set-password link arrives in /outbox.
+    response = _post(
+        client, "/account/register", "/account/register", username="ann", email="ann@example.test"
+    )
+    assert response.status_code in (302, 303)
+    link = _outbox_link(client, "ann@example.test", "/account/set-password/")
+    response = _post(client, link, link, password=PASSWORD, password_confirm=PASSWORD)
+    assert response.status_code in (302, 303)
+
+    # Log in with Remember Me: the test cookie first, then the two login cookies.
+    response = _post(
+        client, "/account/login", "/account/login", username="ann", password=PASSWORD, remember="y"
+    )
+    assert response.status_code == 302
+    assert set_cookie(response, "remember_token") is not None
+
+    # The profile takes the contract's fields; the username stays.
+    response = _post(
+        client,
+        "/account/profile",
+        "/account/profile",
+        first_name="Ann",
+        last_name="Lee",
+        website="https://ann.example",
+        bio="Hello",
+        display_name="first_last",
+        email="ann@example.test",
+        public_profile="y",
+    )
+    assert response.status_code == 302
+    assert "Ann Lee" in soup(client.get("/")).get_text()
+
+    # A member's comment on a post shows the display name, never the email.
+    post_url = str(soup(client.get("/")).select_one(".site-post-card h2 a")["href"])
+    form = soup(client.get(post_url)).select_one("form[action^='/comments/']")
+    assert form is not None
+    response = _post(client, post_url, str(form["action"]), body="A member's comment")
+    assert response.status_code in (302, 303)
+    page = soup(client.get(post_url))
+    assert "A member's comment" in page.get_text()
+    assert "ann@example.test" not in str(page)
+
+    # Log out (POST): the login cookies go.
+    response = client.post(
+        "/account/logout",
+        data={
+            "csrf_token": soup(client.get("/")).select_one(
+                "form[action='/account/logout'] input[name=csrf_token]"
+            )["value"]
+        },
+    )
+    assert response.status_code == 302
+    assert set_cookie(response, "remember_token")["deleted"]
+
+    # A visitor comments with the contract's visitor fields.
+    visitor = t.cast(CookieCheckingClient, demo.test_client())
+    response = _post(
+        visitor,
+        post_url,
+        str(form["action"]),
+        body="A visitor's comment",
+        author_name="Bob",
+        author_email="bob@example.test",
+        author_url="https://bob.example",
+    )
+    assert response.status_code in (302, 303)
+    page = soup(visitor.get(post_url))
+    assert "A visitor's comment" in page.get_text()
+    assert "bob@example.test" not in str(page)
+
+    # Contact form, consent decisions, the cookie settings and policy pages.
+    response = _post(
+        visitor,
+        "/privacy/contact",
+        "/privacy/contact",
+        name="Bob",
+        email="bob@example.test",
+        message="Please send me a copy of my data.",
+    )
+    assert response.status_code in (302, 303)
+    for action in ("accept_all", "reject_all"):
+        response = _post(visitor, "/privacy/cookies", "/privacy/consent", action=action)
+        assert response.status_code in (302, 303)
+        assert set_cookie(response, "privacy_consent") is not None
+    response = _post(
+        visitor, "/privacy/cookies", "/privacy/consent", action="save", categories=["analytics"]
+    )
+    assert response.status_code in (302, 303)
+    policy = soup(visitor.get("/privacy/policy")).get_text()
+    for processor in ("Google Analytics", "MailChimp", "Stripe", "Digital Ocean"):
+        assert processor in policy
+    for cookie in ("privacy_test_cookie", "remember_token", "privacy_screen_options"):
+        assert cookie in policy
+
+    # A forgotten password: the same page, a link in /outbox.
+    response = _post(
+        visitor, "/account/reset-password", "/account/reset-password", email="ann@example.test"
+    )
+    assert response.status_code in (302, 303)
+    assert _outbox_link(visitor, "ann@example.test", "/account/set-password/")
