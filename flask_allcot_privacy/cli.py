@@ -69,9 +69,17 @@ def set_role_command(username: str, role: str) -> None:
     if user.role == new_role:
         click.echo(f"{user.username} already has the role {role}; nothing changed.")
         return
-    ended = members.change_role(user, new_role, via_cli=True)
+    was_admin = user.role == "admin"
+    # The recovery path: no last-admin guard here, but the operator is told plainly.
+    ended = members.change_role(user, new_role, via_cli=True, keep_an_admin=False)
     current_db().session.commit()
     click.echo(f"{user.username} now has the role {role}; {ended} login session(s) ended.")
+    if was_admin and members.admin_count() == 0:
+        click.echo(
+            f"Warning: {user.username} was the last admin; nobody can assign roles on screen "
+            "until 'flask privacy set-role USERNAME admin' makes someone admin.",
+            err=True,
+        )
 
 
 def external_base_url() -> str:

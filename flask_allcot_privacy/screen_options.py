@@ -3,7 +3,9 @@
 The policy promises that screen-options cookies last one year (P13); the cookie
 registry gives this one ``PRIVACY_SCREEN_OPTIONS_LIFETIME``. Its value is signed
 with itsdangerous, so a value the server did not write is ignored, and only known
-keys with allowed values are read back: anything else in it is dropped.
+keys with allowed values are read back: anything else in it is dropped. The
+cookie is a ``preferences`` one: the "Screen options" form writes it because the
+visitor asked, a ``?per_page=`` in an address only with consent to preferences.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import SelectField
 from wtforms.validators import InputRequired
 
-from . import cookies
+from . import consent, cookies, tokens
 from .forms import PrivacyForm
 
 SALT = "flask-allcot-privacy.screen-options"
@@ -35,10 +37,8 @@ KNOWN_OPTIONS: dict[str, t.Callable[[t.Any], bool]] = {"per_page": _per_page_all
 
 
 def _serializer() -> URLSafeSerializer:
-    config = current_app.config
     # The newest key signs; fallback keys (Flask 3.1 rotation) still verify old cookies.
-    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
-    return URLSafeSerializer(keys, salt=SALT)
+    return URLSafeSerializer(tokens.signing_keys(), salt=SALT)
 
 
 def _only_known(options: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
@@ -81,14 +81,22 @@ def per_page() -> int:
 
 
 def remember_address_choice(response: Response) -> Response:
-    """Keep a ``per_page`` chosen in a list's address, as the form would.
+    """Keep a ``per_page`` chosen in a list's address, if the visitor allows preferences.
 
     A display preference held by the browser, like a sort order: it changes nothing
-    on the server, so honouring it on GET keeps "no state change on GET".
+    on the server, so honouring it on GET keeps "no state change on GET". Unlike the
+    "Screen options" form (an explicit request to remember, like the comment form's
+    "remember me" tick), an address only asks for that page: the ``preferences``
+    cookie is written from it only with the visitor's consent to that category.
     """
     chosen = _per_page_in_address()
     asked_on_a_list = request.method == "GET" and response.status_code == 200
-    if asked_on_a_list and chosen is not None and read().get("per_page") != chosen:
+    if (
+        asked_on_a_list
+        and chosen is not None
+        and read().get("per_page") != chosen
+        and consent.allows(cookies.spec("screen_options").category)
+    ):
         remember(response, per_page=chosen)
     return response
 

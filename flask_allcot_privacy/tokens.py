@@ -55,11 +55,18 @@ class TokenUsed(TokenError):
     reason = "used"
 
 
-def _serializer(purpose: TokenPurpose) -> URLSafeTimedSerializer:
+def signing_keys() -> list[t.Any]:
+    """The keys for itsdangerous: ``SECRET_KEY_FALLBACKS``, then ``SECRET_KEY``.
+
+    itsdangerous signs with the last key and verifies with any, so Flask 3.1's
+    fallbacks keep links and signed cookies valid while the key is rotated.
+    """
     config = current_app.config
-    # Flask 3.1's SECRET_KEY_FALLBACKS keep links valid while the key is rotated.
-    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
-    return URLSafeTimedSerializer(keys, salt=purpose.salt)
+    return [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
+
+
+def _serializer(purpose: TokenPurpose) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(signing_keys(), salt=purpose.salt)
 
 
 def stamp(*state: t.Any) -> str:

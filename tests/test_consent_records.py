@@ -97,11 +97,17 @@ def test_export_is_a_date_range_of_spreadsheet_safe_csv(
     )
     visitor_decides(app, "accept_all", datetime(2026, 3, 3, 0, 1, tzinfo=UTC))
     visitor_decides(app, "accept_all", datetime(2026, 2, 28, 12, 0, tzinfo=UTC))
-    response = officer.get("/staff/consent/export?since=2026-03-01&until=2026-03-02")
+    # Unbuffered, as a server sends it: the body is read below, then the response closed.
+    response = officer.get(
+        "/staff/consent/export?since=2026-03-01&until=2026-03-02", buffered=False
+    )
+    assert response.is_streamed, "rows are written as they are read, never all in memory"
+    body = response.get_data(as_text=True)
+    response.close()
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     assert "consent-records-2026-03-01-to-2026-03-02.csv" in response.headers["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(body)))
     assert [row["consent_id"] for row in rows] == [inside]
     [row] = rows
     assert row["user_agent"] == "'" + EVIL_AGENT, "a formula is defused"
@@ -124,6 +130,18 @@ def test_export_with_bad_dates_gets_the_form_again(
     assert field_error(response, field)
 
 
+def test_export_to_the_last_possible_day_has_no_end(
+    app: Flask, officer: CookieCheckingClient
+) -> None:
+    """``until=9999-12-31`` (the largest date) means "no end", not an overflow and a 500."""
+    recent = visitor_decides(app, "accept_all", datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    response = officer.get("/staff/consent/export?since=0001-01-01&until=9999-12-31")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [row["consent_id"] for row in rows] == [recent]
+    assert ("consent.export", "since=0001-01-01 until=9999-12-31") in audit_actions(app)
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
@@ -133,6 +151,19 @@ def test_export_with_bad_dates_gets_the_form_again(
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\t=1", "'\t=1"),
         ("\r=1", "'\r=1"),
+        ("\n-1", "'\n-1"),
+        ("\tMozilla", "'\tMozilla"),
+        # Spreadsheets skip leading blanks and read full-width signs as their ASCII forms.
+        (" =1+1", "' =1+1"),
+        ("\u00a0@SUM(A1)", "'\u00a0@SUM(A1)"),
+        ("\u3000+1", "'\u3000+1"),
+        ("\uff1d1+1", "'\uff1d1+1"),
+        ("\uff0b1", "'\uff0b1"),
+        ("\uff0d1", "'\uff0d1"),
+        ("\uff20SUM(A1)", "'\uff20SUM(A1)"),
+        ("\ufe661+1", "'\ufe661+1"),
+        ("a=1", "a=1"),
+        ("   ", "   "),
         ("Mozilla/5.0", "Mozilla/5.0"),
         (None, ""),
     ],

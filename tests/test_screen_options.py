@@ -10,11 +10,12 @@ import pytest
 from flask import Flask
 from itsdangerous import URLSafeSerializer
 
-from flask_allcot_privacy import screen_options
+from flask_allcot_privacy import screen_options, tokens
 from flask_allcot_privacy.models import User
 
 from .conftest import log_in
 from .helpers import CookieCheckingClient, field_error, form_fields, soup
+from .test_consent import decide
 
 COOKIE = "privacy_screen_options"
 OPTIONS_FORM = "form.privacy-staff-options__form"
@@ -133,12 +134,55 @@ def test_a_rotated_secret_key_still_reads_the_cookie(app: Flask) -> None:
         assert screen_options.per_page() == 25
 
 
+def _no_cookie_set(response: t.Any) -> bool:
+    return not [h for h in response.headers.getlist("Set-Cookie") if h.startswith(COOKIE)]
+
+
 def test_per_page_in_the_address_applies_and_is_kept(staff: CookieCheckingClient) -> None:
-    """A list's ``?per_page=`` shows that many rows and is kept like the form's choice."""
+    """P13: with preferences consent, a list's ``?per_page=`` is kept like the form's choice."""
+    decide(staff, "save", ["preferences"], page="/privacy/cookies")
     response = staff.get("/staff/?per_page=25")
     assert _rows(response) == 25
     assert int(_set_cookie_header(response)[COOKIE]["max-age"]) == 365 * 24 * 3600
     assert _rows(staff.get("/staff/")) == 25, "kept for the next visit"
     ignored = staff.get("/staff/?per_page=7")
     assert _rows(ignored) == 25, "a value not offered changes nothing"
-    assert not [h for h in ignored.headers.getlist("Set-Cookie") if h.startswith(COOKIE)]
+    assert _no_cookie_set(ignored)
+
+
+def test_per_page_in_the_address_is_not_kept_without_preferences_consent(
+    staff: CookieCheckingClient,
+) -> None:
+    """P13, P19: a preferences cookie from an address needs consent; the page still applies it.
+
+    The "Screen options" form is an explicit request to remember, so it keeps the
+    choice whatever the consent, like the comment form's "remember me" tick.
+    """
+    undecided = staff.get("/staff/?per_page=25")
+    assert _rows(undecided) == 25
+    assert _no_cookie_set(undecided)
+    assert _rows(staff.get("/staff/")) == 10, "nothing was kept"
+
+    decide(staff, "reject_all", page="/privacy/cookies")
+    rejected = staff.get("/staff/?per_page=50")
+    assert _rows(rejected) == 31
+    assert _no_cookie_set(rejected)
+    assert _rows(staff.get("/staff/")) == 10
+
+    saved = staff.submit("/staff/", {"per_page": "25"}, form_selector=OPTIONS_FORM)
+    assert int(_set_cookie_header(saved)[COOKIE]["max-age"]) == 365 * 24 * 3600
+    assert _rows(staff.get("/staff/")) == 25
+
+
+def test_signing_keys_are_the_fallbacks_then_the_current_key(app: Flask) -> None:
+    """Tokens and the screen-options cookie share one key list; the current key signs."""
+    app.config["SECRET_KEY_FALLBACKS"] = ["older-key", "old-key"]
+    app.config["SECRET_KEY"] = "the-new-key"
+    with app.test_request_context():
+        assert tokens.signing_keys() == ["older-key", "old-key", "the-new-key"]
+        response = app.response_class()
+        screen_options.remember(response, per_page=25)
+    value = _set_cookie_header(response)[COOKIE].value
+    assert URLSafeSerializer("the-new-key", salt=screen_options.SALT).loads(value) == {
+        "per_page": 25
+    }

@@ -15,6 +15,7 @@ from flask import Flask
 from werkzeug.routing import AnyConverter, FloatConverter, IntegerConverter, Rule, UUIDConverter
 
 from flask_allcot_privacy.models import ROLES, User
+from flask_allcot_privacy.staff.guard import require_role
 
 from .conftest import log_in
 from .helpers import CookieCheckingClient, soup
@@ -90,6 +91,18 @@ def test_a_route_added_without_the_guard_is_caught(app: Flask) -> None:
 
     app.add_url_rule(app.config["PRIVACY_STAFF_URL_PREFIX"] + "/bare", "bare", bare)
     assert unguarded(app) == ["bare"]
+
+
+def test_a_route_registered_before_its_guard_is_caught(app: Flask) -> None:
+    """Decorators in the wrong order register the bare view: it must not pass as guarded."""
+
+    @require_role("admin")
+    @app.route(app.config["PRIVACY_STAFF_URL_PREFIX"] + "/backwards", endpoint="backwards")
+    def backwards() -> str:
+        return "no guard"
+
+    assert unguarded(app) == ["backwards"]
+    assert app.test_client().get("/staff/backwards").status_code == 200, "really unguarded"
 
 
 @pytest.fixture

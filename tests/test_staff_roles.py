@@ -203,6 +203,56 @@ def test_roles_page_lists_role_holders_most_privileged_first(
     assert listed[1][1].startswith("Privacy officer")
 
 
+def test_reading_the_roles_page_is_audited_with_the_ids_shown(
+    app: Flask, make_member: t.Callable[..., User]
+) -> None:
+    """P33: the roles page shows names and emails of staff, so reading it is recorded."""
+    admin, client = _admin(app, make_member)
+    officer = make_member("zz-officer", role="privacy_officer")
+    make_member("no-role")
+    assert client.get("/staff/roles").status_code == 200
+    [event] = _events(app, "roles.view")
+    assert (event.actor_id, event.subject_id) == (admin.id, None)
+    assert event.detail == f"ids={admin.id},{officer.id}"
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(
+    app: Flask, make_member: t.Callable[..., User]
+) -> None:
+    """P33: someone can always assign roles, even when two demotions race.
+
+    The deputy's own demotion of the boss commits on another connection just before
+    this request writes: the moment a count-then-update check would miss.
+    """
+    boss, client = _admin(app, make_member)
+    deputy = make_member("deputy", role="admin")
+    with app.app_context():
+        engine = db.engine
+    raced: list[str] = []
+
+    def deputy_demotes_the_boss_first(*args: t.Any) -> None:
+        statement = args[2]
+        if raced or not statement.startswith("UPDATE privacy_user SET role"):
+            return
+        raced.append(statement)
+        with engine.connect() as other:
+            other.execute(sa.update(User).where(User.id == boss.id).values(role="staff"))
+            other.commit()
+
+    sa.event.listen(engine, "before_cursor_execute", deputy_demotes_the_boss_first)
+    try:
+        response = client.submit(
+            f"/staff/members/{deputy.id}/role", {"role": "staff"}, form_selector=ROLE_FORM
+        )
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", deputy_demotes_the_boss_first)
+    assert raced, "the competing demotion ran"
+    assert response.status_code == 400
+    assert "only admin" in field_error(response, "role")
+    assert (_user(app, "boss").role, _user(app, "deputy").role) == ("staff", "admin")
+    assert _events(app, "role.change") == []
+
+
 # -- From the command line ------------------------------------------------------------
 
 
@@ -325,6 +375,24 @@ def test_set_role_changes_the_role_ends_logins_and_is_audited(
         (None, member.id, "cli: staff -> admin"),
         (None, member.id, "cli: admin -> none"),
     ]
+
+
+def test_set_role_removes_the_last_admin_with_a_warning(
+    app: Flask, make_member: t.Callable[..., User]
+) -> None:
+    """The command line is the recovery path: no guard, but it says what was done."""
+    make_member("boss", role="admin")
+    make_member("deputy", role="admin")
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["privacy", "set-role", "deputy", "staff"])
+    assert first.exit_code == 0, first.output
+    assert "Warning" not in first.output, "another admin remains"
+
+    last = runner.invoke(args=["privacy", "set-role", "boss", "none"])
+    assert last.exit_code == 0, last.output
+    assert _user(app, "boss").role is None
+    assert "Warning: boss was the last admin" in last.stderr
+    assert "set-role USERNAME admin" in last.stderr
 
 
 def test_set_role_refuses_unknown_members_and_roles(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typing as t
-from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import render_template, request
@@ -41,10 +40,6 @@ def _actor_choices() -> list[t.Any]:
     ]
 
 
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 def _events(form: AuditFilterForm, page: int, per_page: int) -> Page:
     actor, subject = aliased(User), aliased(User)
     query = (
@@ -67,10 +62,7 @@ def _events(form: AuditFilterForm, page: int, per_page: int) -> Page:
         query = query.where(AuditEvent.actor_id.is_(None), AuditEvent.detail.startswith(audit.CLI))
     elif form.actor.data:
         query = query.where(AuditEvent.actor_id == int(form.actor.data))
-    if form.since.data:
-        query = query.where(AuditEvent.created_at >= _start_of(form.since.data))
-    if form.until.data and form.until.data < date.max:  # date.max: no end, and no overflow
-        query = query.where(AuditEvent.created_at < _start_of(form.until.data + timedelta(days=1)))
+    query = query.where(*form.conditions(AuditEvent.created_at))
     if form.subject.data:
         query = query.where(AuditEvent.subject_id == form.subject.data)
     return paginate(query, page, per_page)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import typing as t
+import unicodedata
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import Response, render_template, request, stream_with_context
@@ -25,6 +25,7 @@ from ..forms import PrivacyForm
 from ..models import ConsentRecord
 from ..state import current_db
 from . import bp
+from .forms import DateRangeForm
 from .guard import require_role
 
 #: A cell starting with one of these is read as a formula by spreadsheet software.
@@ -64,24 +65,22 @@ class LookupForm(PrivacyForm):
             ) from None
 
 
-class ExportForm(PrivacyForm):
-    """A date range, whole days in UTC, both ends included (sent by GET)."""
-
-    class Meta:
-        csrf = False
+class ExportForm(DateRangeForm):
+    """The export's date range: both ends needed."""
 
     since = DateField(_l("From (UTC)"), validators=[InputRequired()])
     until = DateField(_l("To (UTC)"), validators=[InputRequired()])
-
-    def validate_until(self, field: t.Any) -> None:
-        if field.data and self.since.data and field.data < self.since.data:
-            raise ValidationError(_l("The end date is before the start date."))
 
 
 def safe_cell(value: object) -> str:
     """``value`` as CSV text that no spreadsheet evaluates as a formula."""
     text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    # Spreadsheets skip leading blanks and read full-width signs (U+FF1D for =) as the
+    # ASCII ones, so the check looks at the first visible character of the NFKC form too.
+    visible = unicodedata.normalize("NFKC", text).lstrip()
+    if text.startswith(FORMULA_STARTS) or visible.startswith(FORMULA_STARTS):
+        return f"'{text}"
+    return text
 
 
 def _row(record: ConsentRecord) -> list[str]:
@@ -98,10 +97,6 @@ def _row(record: ConsentRecord) -> list[str]:
         record.source,
     ]
     return [safe_cell(value) for value in values]
-
-
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 @bp.route("/consent", endpoint="consent_records")
@@ -155,10 +150,7 @@ def consent_export() -> t.Any:
     current_db().session.commit()
     query = (
         sa.select(ConsentRecord)
-        .where(
-            ConsentRecord.created_at >= _start_of(since),
-            ConsentRecord.created_at < _start_of(until + timedelta(days=1)),
-        )
+        .where(*export.conditions(ConsentRecord.created_at))
         .order_by(ConsentRecord.created_at, ConsentRecord.id)
         .execution_options(yield_per=500)
     )
