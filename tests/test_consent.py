@@ -10,12 +10,13 @@ import sqlalchemy as sa
 import time_machine
 from bs4 import BeautifulSoup, Tag
 from flask import Flask, render_template_string
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.test import TestResponse
 
 from example_site import db
-from flask_allcot_privacy import cookies
+from flask_allcot_privacy import cookies, tokens
 from flask_allcot_privacy.clock import utcnow
-from flask_allcot_privacy.consent import rendering
+from flask_allcot_privacy.consent import catalogue, rendering
 from flask_allcot_privacy.cookies import CookieSpec
 from flask_allcot_privacy.models import ConsentRecord
 
@@ -262,6 +263,32 @@ def test_a_new_service_or_cookie_asks_again(
     assert banner(client.get("/")) is not None, "a new cookie re-asks"
 
 
+@pytest.mark.parametrize(
+    "change",
+    ["cookie lifetime", "processor purpose", "processor opt-out link"],
+)
+def test_a_changed_cookie_lifetime_or_processor_asks_again(
+    app: Flask, client: CookieCheckingClient, change: str
+) -> None:
+    """P19, P24: consent covers how long cookies live and what each service does."""
+    decide(client, "accept_all")
+    assert banner(client.get("/")) is None
+    if change == "cookie lifetime":
+        app.config["PRIVACY_ANALYTICS_COOKIE_LIFETIME"] = timedelta(days=800)
+    else:
+        field, value = {
+            "processor purpose": ("purpose", "Selling visitor profiles"),
+            "processor opt-out link": ("opt_out_url", "https://elsewhere.example/"),
+        }[change]
+        app.config["PRIVACY_PROCESSORS"] = [
+            {**p, field: value} if p["name"] == "Google Analytics" else p
+            for p in app.config["PRIVACY_PROCESSORS"]
+        ]
+    page = client.get("/")
+    assert banner(page) is not None, f"a changed {change} re-asks"
+    assert not is_live(analytics_scripts(page)[0])
+
+
 def test_consent_expires_after_its_lifetime(client: CookieCheckingClient) -> None:
     with time_machine.travel(utcnow(), tick=False) as traveller:
         decide(client, "accept_all")
@@ -273,13 +300,34 @@ def test_consent_expires_after_its_lifetime(client: CookieCheckingClient) -> Non
         assert not is_live(analytics_scripts(page)[0])
 
 
-def test_a_forged_consent_cookie_is_ignored(client: CookieCheckingClient) -> None:
-    client.set_cookie(
-        "privacy_consent", "eyJncmFudGVkIjpbImFuYWx5dGljcyJdfQ.forged", domain="blog.test"
-    )
+def test_a_consent_cookie_signed_with_another_key_grants_nothing(
+    app: Flask, client: CookieCheckingClient
+) -> None:
+    """P19: only a cookie this site signed can grant analytics."""
+    decide(client, "accept_all")
+    real = client.get_cookie("privacy_consent", domain="blog.test")
+    assert real is not None
+    with app.test_request_context():
+        payload = tokens.read(tokens.CONSENT, real.value)
+        assert payload["revision"] == catalogue.revision(), "a payload that would grant"
+    forged = URLSafeTimedSerializer("not this site's key", salt=tokens.CONSENT.salt).dumps(payload)
+
+    client.set_cookie("privacy_consent", forged, domain="blog.test")
     page = client.get("/")
     assert banner(page) is not None
     assert not is_live(analytics_scripts(page)[0])
+
+    client.set_cookie("privacy_consent", real.value, domain="blog.test")
+    assert is_live(analytics_scripts(client.get("/"))[0]), "the same payload, rightly signed"
+
+
+def consent_cookie(response: TestResponse) -> str:
+    """The value of the ``privacy_consent`` cookie a response sets."""
+    for header in response.headers.getlist("Set-Cookie"):
+        name, _, rest = header.partition("=")
+        if name == "privacy_consent":
+            return rest.split(";", 1)[0]
+    raise AssertionError("no privacy_consent cookie set")
 
 
 # -- Global Privacy Control ---------------------------------------------------------------
@@ -314,6 +362,67 @@ def test_an_explicit_choice_on_the_settings_page_beats_gpc(
     gpc, explicit = records(app)
     assert (gpc.source, explicit.source) == ("gpc", "settings")
     assert gpc.consent_id == explicit.consent_id
+
+
+def test_gpc_turned_on_after_accept_all_refuses_analytics_and_marketing(
+    app: Flask, client: CookieCheckingClient
+) -> None:
+    """P19, P24: a choice made before the GPC signal was on gives way to it."""
+    decide(client, "accept_all")
+    assert is_live(analytics_scripts(client.get("/"))[0])
+
+    for _ in range(3):
+        page = client.get("/", headers={"Sec-GPC": "1"})
+        assert banner(page) is None
+        assert not is_live(analytics_scripts(page)[0])
+
+    accepted, gpc = records(app)
+    assert (accepted.source, gpc.source) == ("banner", "gpc"), "the GPC decision, once"
+    assert gpc.consent_id == accepted.consent_id
+    assert gpc.granted == ["necessary", "preferences"], "preferences stay as the visitor chose"
+    assert gpc.refused == ["analytics", "marketing"]
+
+
+def test_gpc_refuses_analytics_and_marketing_but_not_chosen_preferences(
+    app: Flask, client: CookieCheckingClient
+) -> None:
+    """P19, P24: GPC refuses analytics and marketing; preferences stay as the visitor left them."""
+    client.get("/", headers={"Sec-GPC": "1"})
+    client.get("/", headers={"Sec-GPC": "1"})
+    [first] = records(app)
+    assert first.granted == ["necessary"], "preferences are not granted unless chosen"
+    assert first.refused == ["preferences", "analytics", "marketing"]
+
+    decide(client, "save", ["preferences"], page="/privacy/cookies", headers={"Sec-GPC": "1"})
+    client.get("/", headers={"Sec-GPC": "1"})
+    first, chosen = records(app)
+    assert chosen.source == "settings"
+    assert chosen.granted == ["necessary", "preferences"]
+    settings = soup(client.get("/privacy/cookies", headers={"Sec-GPC": "1"}))
+    checked = [b["value"] for b in settings.select("input[name=categories][checked]")]
+    assert checked == ["preferences"]
+    status = settings.select_one("[role=status]").get_text()
+    assert "analytics and marketing" not in status, "a saved choice, not the GPC default"
+
+
+def test_a_client_keeping_no_cookies_writes_no_gpc_records(app: Flask) -> None:
+    """Anonymous page views never write to the database, GPC or not."""
+    stateless = app.test_client(use_cookies=False)
+    for _ in range(5):
+        page = stateless.get("/", headers={"Sec-GPC": "1"})
+        assert banner(page) is None
+        assert not is_live(analytics_scripts(page)[0])
+    assert records(app) == []
+
+
+def test_a_replayed_gpc_cookie_is_recorded_once(app: Flask) -> None:
+    """A client that presents the first GPC cookie over and over adds one record, not many."""
+    stateless = app.test_client(use_cookies=False)
+    value = consent_cookie(stateless.get("/", headers={"Sec-GPC": "1"}))
+    for _ in range(5):
+        page = stateless.get("/", headers={"Sec-GPC": "1", "Cookie": f"privacy_consent={value}"})
+        assert banner(page) is None
+    assert [r.source for r in records(app)] == ["gpc"]
 
 
 # -- Withdrawal -----------------------------------------------------------------------------
@@ -378,6 +487,60 @@ def test_gated_scripts_and_iframes_follow_consent(app: Flask, client: CookieChec
     assert after.select_one("#stats")["type"] == "text/plain", "analytics was not granted"
     assert after.select_one("#video")["src"] == "https://video.example/embed/1"
     assert "srcdoc" not in after.select_one("#video").attrs
+
+
+def test_a_wanted_script_type_waits_for_consent(app: Flask, client: CookieCheckingClient) -> None:
+    """P19: a module script of a category is inert until consent, then a module again."""
+
+    @app.route("/module")
+    def module() -> str:
+        return render_template_string(
+            "{{ privacy_script('analytics', src='/stats.mjs', type='module', id='upper') }}"
+            "{{ privacy_script('analytics', src='/stats.mjs', id='lower', **{'TYPE': 'module'}) }}"
+        )
+
+    before = BeautifulSoup(client.get("/module").get_data(as_text=True), "html.parser")
+    for element in before.select("script"):
+        assert element["type"] == "text/plain"
+        assert element["data-privacy-type"] == "module"
+        assert list(element.attrs).count("type") == 1
+    decide(client, "accept_all")
+    after = BeautifulSoup(client.get("/module").get_data(as_text=True), "html.parser")
+    for element in after.select("script"):
+        assert element["type"] == "module"
+        assert "data-privacy-type" not in element.attrs
+
+
+@pytest.mark.parametrize(
+    "code", ["x = '</script><script>alert(1)//';", "x = '</SCRIPT >';", "x = '<!--';"]
+)
+def test_inline_code_that_would_end_the_inert_script_is_refused(app: Flask, code: str) -> None:
+    with app.test_request_context("/"), pytest.raises(ValueError, match="</script"):
+        rendering.script("marketing", inline=code)
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ({"src_": "https://video.example/1"}, "'src' is set by the consent gating"),
+        ({"SRC": "https://video.example/1"}, "'src' is set by the consent gating"),
+        ({"srcdoc": "<script>track()</script>"}, "'srcdoc' is set by the consent gating"),
+        ({"onload": "track()"}, "no event handler attributes"),
+        ({"data_privacy_category": "necessary"}, "'data-privacy-category' is set"),
+    ],
+)
+def test_an_iframe_cannot_be_made_live_by_its_attributes(
+    app: Flask, attributes: dict[str, str], message: str
+) -> None:
+    with app.test_request_context("/"), pytest.raises(ValueError, match=message):
+        rendering.iframe("marketing", src="https://video.example/1", title="A video", **attributes)
+
+
+def test_a_script_cannot_be_made_live_by_its_attributes(app: Flask) -> None:
+    with app.test_request_context("/"), pytest.raises(ValueError, match="'src'"):
+        rendering.script("marketing", src_="https://ads.example/a.js")
+    with app.test_request_context("/"), pytest.raises(ValueError, match="twice"):
+        rendering.script("marketing", src="/a.js", type="module", TYPE_="text/javascript")
 
 
 def test_gating_an_unknown_category_is_a_clear_error(app: Flask) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, render_template_string
 
 from example_site import db
 from flask_allcot_privacy.models import ConsentRecord
@@ -49,6 +49,22 @@ AFTER_TWO_FRAMES = (
 def config(config: dict[str, t.Any]) -> dict[str, t.Any]:
     # The browser reaches the site at 127.0.0.1:<port>, not at the test client's host name.
     return {**config, "PRIVACY_ANALYTICS_ID": "G-TEST123", "SERVER_NAME": None}
+
+
+#: A page with a gated module script: ``import.meta`` is a syntax error in a classic script.
+MODULE_PAGE = """<!doctype html><html lang="en">
+<head><title>Module</title>{{ privacy_head() }}</head><body><main id="main">
+{{ privacy_script("analytics", inline="window.__moduleRan = typeof import.meta;", type="module") }}
+</main>{{ privacy_consent_banner() }}</body></html>"""
+
+
+@pytest.fixture
+def app(app: Flask) -> Flask:
+    @app.route("/gated-module")
+    def gated_module() -> str:
+        return render_template_string(MODULE_PAGE)
+
+    return app
 
 
 def records(app: Flask) -> list[ConsentRecord]:
@@ -283,3 +299,13 @@ def test_global_privacy_control_shows_no_banner_and_loads_no_analytics(
     browser.open("/privacy/policy")
     assert browser.analytics_attempts == []
     assert [r.source for r in records(app)] == ["gpc"]
+
+
+def test_a_gated_module_script_runs_only_after_consent_and_as_a_module(
+    visit: t.Callable[..., Visit],
+) -> None:
+    """P19: a script's own type cannot make it run early; consent.js restores it."""
+    page = visit().open("/gated-module")
+    assert page.evaluate("typeof window.__moduleRan") == "undefined", "inert before consent"
+    page.click(ACCEPT)
+    page.wait_for_function("() => window.__moduleRan === 'object'", timeout=5000)

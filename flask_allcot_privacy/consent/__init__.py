@@ -7,6 +7,7 @@ A host adds two lines to its base template (``{{ privacy_head() }}`` in
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 from flask import Blueprint, Flask, Response
@@ -29,7 +30,7 @@ def _describe() -> dict[str, t.Any]:
 
 
 def init_app(app: Flask) -> None:
-    """Register the template globals and the hook that saves a GPC decision."""
+    """Register the template globals and the hook that saves and records a GPC decision."""
     from ..settings import ConfigurationError
     from . import rendering
 
@@ -51,7 +52,11 @@ def init_app(app: Flask) -> None:
 
 
 def _save_gpc_decision(response: Response) -> Response:
-    """Store and record, once, the refusal a browser's Global Privacy Control signal made."""
+    """Store a Global Privacy Control decision in the cookie; record it once the cookie is back.
+
+    Recording only a decision the browser presents again means a client that keeps
+    no cookies (a crawler, a flood of requests) never writes to the database.
+    """
     from ..state import current_db
     from . import choice, records
 
@@ -61,9 +66,15 @@ def _save_gpc_decision(response: Response) -> Response:
     response.vary.add("Cookie")
     response.vary.add("Sec-GPC")
     unsaved = choice.take_unsaved()
-    if unsaved is not None and response.status_code < 400:
-        records.append(unsaved)
-        current_db().session.commit()
+    unrecorded = choice.take_unrecorded()
+    if response.status_code >= 400:
+        return response
+    if unrecorded is not None:
+        if records.append_gpc_once(unrecorded):
+            current_db().session.commit()
+        if choice.is_current(unrecorded):
+            choice.save(response, dataclasses.replace(unrecorded, unrecorded=False))
+    if unsaved is not None:
         choice.save(response, unsaved)
     return response
 

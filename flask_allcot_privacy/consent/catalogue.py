@@ -12,8 +12,10 @@ import hashlib
 import json
 import typing as t
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask import current_app
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from .. import cookies
@@ -124,20 +126,47 @@ def client_cookies(category: str) -> list[CookieSpec]:
 
 
 def revision() -> str:
-    """A digest of everything consent is given to; it changes when any of it changes."""
+    """A digest of everything consent is given to; it changes when any of it changes.
+
+    That is every category, every declared cookie with its purpose and lifetime, and
+    every field of every processor: a cookie that lives longer, or a service used for
+    something new, is asked for again.
+    """
     config = current_app.config
     material = {
         "categories": category_names(),
         "cookies": sorted(
-            (c.key, c.cookie_name(), c.category, c.set_by, c.pattern) for c in cookies.declared()
+            (
+                c.key,
+                c.cookie_name(),
+                c.category,
+                c.set_by,
+                c.pattern,
+                c.http_only,
+                _untranslated(c.purpose),
+                _seconds(c.lifetime()),
+            )
+            for c in cookies.declared()
         ),
         "processors": sorted(
-            (p["name"], p["category"], p["policy_url"]) for p in config["PRIVACY_PROCESSORS"]
+            sorted((str(k), _untranslated(v)) for k, v in p.items())
+            for p in config["PRIVACY_PROCESSORS"]
         ),
         "analytics": bool(config["PRIVACY_ANALYTICS_ID"]),
     }
     encoded = json.dumps(material, sort_keys=True, default=str).encode()
     return hashlib.sha256(encoded).hexdigest()[:16]
+
+
+def _untranslated(text: t.Any) -> str:
+    """The source text of a lazy translation, so the revision is the same in every language."""
+    if isinstance(text, LazyString) and text._args and isinstance(text._args[0], str):
+        return json.dumps([text._args[0], text._kwargs], sort_keys=True, default=str)
+    return str(text)
+
+
+def _seconds(lifetime: timedelta | None) -> float | None:
+    return None if lifetime is None else lifetime.total_seconds()
 
 
 def analytics_script_url() -> str | None:

@@ -1,19 +1,23 @@
 """The visitor's consent: read from the signed ``privacy_consent`` cookie, once per request.
 
 The cookie carries the consent id, the granted categories, the revision they
-were granted for, the time and the source. It is signed (itsdangerous, its own
+were granted for, the time, the source and whether the browser sent Global
+Privacy Control when the choice was made. It is signed (itsdangerous, its own
 salt) and expires after ``PRIVACY_CONSENT_LIFETIME``. A consent given for an
 older revision grants nothing but the necessary category: the visitor is asked
 again before anything new runs.
 
-Global Privacy Control: a browser sending ``Sec-GPC: 1`` that has made no
-current choice is treated as refusing everything optional, without a banner.
-That decision is stored in the cookie and recorded once, after the response,
-with source ``gpc``. An explicit choice the visitor makes later wins.
+Global Privacy Control: a browser sending ``Sec-GPC: 1`` is treated as refusing
+analytics and marketing, without a banner, unless its stored choice was itself
+made while the signal was on (an explicit choice then, on the settings page, wins).
+A choice made before the signal was turned on gives way to it. The GPC decision is
+put in the cookie first and recorded, with source ``gpc``, only when a later request
+presents that cookie: a client that keeps no cookies never writes to the database.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 import uuid
 from dataclasses import dataclass
@@ -23,11 +27,13 @@ from flask import Response, g, has_request_context, request
 
 from .. import cookies, tokens
 from ..clock import utcnow
-from ..cookies import NECESSARY
+from ..cookies import ANALYTICS, MARKETING, NECESSARY
 from . import catalogue
 
 #: Where a decision came from; stored on every consent record.
 SOURCES = ("banner", "settings", "gpc")
+#: What the Global Privacy Control signal refuses; other categories stay as the visitor left them.
+GPC_REFUSES = frozenset({ANALYTICS, MARKETING})
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,10 @@ class Consent:
     revision: str | None = None
     decided_at: datetime | None = None
     source: str | None = None
+    #: The browser sent ``Sec-GPC: 1`` when this choice was made.
+    gpc: bool = False
+    #: A GPC decision stored in the cookie but not recorded yet.
+    unrecorded: bool = False
 
     @property
     def decided(self) -> bool:
@@ -75,6 +85,19 @@ def decide(granted: t.Iterable[str], source: str, previous: Consent | None = Non
         revision=catalogue.revision(),
         decided_at=utcnow(),
         source=source,
+        gpc=gpc_requested() if has_request_context() else False,
+    )
+
+
+def gpc_refusal(previous: Consent | None) -> Consent:
+    """The GPC decision: the current choice without analytics and marketing.
+
+    Preferences (and any other category) stay as the visitor left them for the
+    current revision: granted only if they chose it.
+    """
+    kept = previous.granted if previous is not None and previous.decided else frozenset()
+    return dataclasses.replace(
+        decide(kept - GPC_REFUSES, "gpc", previous), gpc=True, unrecorded=True
     )
 
 
@@ -87,11 +110,15 @@ def current() -> Consent:
         return found
     g._privacy_consent_consulted = True
     stored = _from_cookie()
-    if stored is not None and stored.decided:
-        consent = stored
+    chosen = stored if stored is not None and stored.decided else None
+    if chosen is not None and chosen.unrecorded:
+        # The browser kept the GPC decision's cookie: now it is worth a record.
+        g._privacy_consent_unrecorded = chosen
+    if chosen is not None and (chosen.gpc or not gpc_requested()):
+        consent = chosen
     elif gpc_requested():
-        consent = decide([], "gpc", previous=stored)
-        # Saved and recorded after the response, once: the next request carries the cookie.
+        # No choice, or one made before the signal was on: the signal wins over it.
+        consent = gpc_refusal(chosen or stored)
         g._privacy_consent_unsaved = consent
     else:
         consent = Consent(
@@ -108,8 +135,18 @@ def replace_current(consent: Consent) -> None:
 
 
 def take_unsaved() -> Consent | None:
-    """A GPC decision made during this request that still has to be saved and recorded."""
+    """A GPC decision made during this request that the cookie does not hold yet."""
     return t.cast("Consent | None", g.pop("_privacy_consent_unsaved", None))
+
+
+def take_unrecorded() -> Consent | None:
+    """A GPC decision the request's cookie holds that still has to be recorded."""
+    return t.cast("Consent | None", g.pop("_privacy_consent_unrecorded", None))
+
+
+def is_current(consent: Consent) -> bool:
+    """True when ``consent`` is still this request's consent (no decision replaced it)."""
+    return g.get("_privacy_consent") is consent
 
 
 def was_consulted() -> bool:
@@ -125,6 +162,8 @@ def save(response: Response, consent: Consent) -> None:
         "revision": consent.revision,
         "at": consent.decided_at.isoformat() if consent.decided_at else None,
         "source": consent.source,
+        "gpc": consent.gpc,
+        "unrecorded": consent.unrecorded,
     }
     cookies.set_cookie(response, "consent", tokens.make(tokens.CONSENT, payload))
 
@@ -151,4 +190,7 @@ def _from_cookie() -> Consent | None:
         revision=str(payload.get("revision") or "") or None,
         decided_at=decided_at,
         source=str(payload.get("source") or "") or None,
+        # Cookies written before these fields existed: made without GPC, already recorded.
+        gpc=payload.get("gpc") is True,
+        unrecorded=payload.get("unrecorded") is True,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_login import current_user
 
@@ -49,3 +50,29 @@ def append(consent: Consent) -> ConsentRecord:
         record.created_at = consent.decided_at
     current_db().session.add(record)
     return record
+
+
+def append_gpc_once(consent: Consent) -> bool:
+    """Record a GPC decision unless it is already this consent id's latest record.
+
+    A client replaying the same cookie therefore costs one read, never another row.
+    """
+    latest = (
+        current_db()
+        .session.scalars(
+            sa.select(ConsentRecord)
+            .where(ConsentRecord.consent_id == consent.consent_id)
+            .order_by(ConsentRecord.id.desc())
+            .limit(1)
+        )
+        .first()
+    )
+    if (
+        latest is not None
+        and latest.source == consent.source
+        and latest.revision == consent.revision
+        and latest.granted == consent.granted_list()
+    ):
+        return False
+    append(consent)
+    return True

@@ -29,7 +29,14 @@ CONSENT_MODE = {
     MARKETING: ["ad_storage", "ad_user_data", "ad_personalization"],
 }
 
-_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9:.-]*$")
+_ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9:.-]*$")
+#: What would end an inert ``<script>`` early or switch the HTML parser's script state.
+_SCRIPT_BREAKOUT = re.compile(r"</script|<!--", re.IGNORECASE)
+#: Attributes the gating sets; a caller passing one could make inert code live.
+_SCRIPT_RESERVED = frozenset({"src", "data-privacy-category", "data-privacy-type"})
+_IFRAME_RESERVED = frozenset(
+    {"src", "srcdoc", "title", "data-privacy-category", "data-privacy-src"}
+)
 
 
 def head() -> Markup:
@@ -104,15 +111,27 @@ def script(
     """A ``<script>`` that runs only with consent to ``category``.
 
     :param src: an external script; or pass the code as ``inline`` (the host's own
-        code, never visitor input: it is not escaped).
+        code, never visitor input: it is not escaped, and code holding ``</script``
+        or ``<!--`` is refused because it would end or change the inert element).
     :param attributes: more attributes; ``async_=True`` renders ``async``,
-        ``data_x="1"`` renders ``data-x="1"``.
+        ``data_x="1"`` renders ``data-x="1"``. A ``type`` such as ``module`` is kept in
+        ``data-privacy-type`` while the script is inert and restored when it runs.
     """
-    live = _allowed(category)
-    values: dict[str, t.Any] = {"type": None if live else "text/plain"}
-    values.update(attributes)
+    values = _caller_attributes(attributes, reserved=_SCRIPT_RESERVED)
+    wanted_type = values.pop("type", None)
+    if inline and _SCRIPT_BREAKOUT.search(inline):
+        raise ValueError(
+            "Inline code holding '</script' or '<!--' would end or change the gated "
+            "<script> element; write '<\\/script' and '<\\!--' inside strings instead."
+        )
     values["src"] = src
     values["data-privacy-category"] = category
+    # Set last, so nothing a caller passes can make an unconsented script live.
+    if _allowed(category):
+        values["type"] = wanted_type
+    else:
+        values["data-privacy-type"] = wanted_type
+        values["type"] = "text/plain"
     # The host's own code from its template; documented as never holding visitor input.
     body = Markup(inline) if inline else Markup("")  # noqa: S704
     return Markup("<script{}>{}</script>").format(_attributes(values), body)
@@ -124,8 +143,15 @@ def iframe(category: str, src: str, title: str, **attributes: t.Any) -> Markup:
     Without consent it shows a short note instead (``srcdoc``); ``consent.js``
     swaps in ``src`` when the visitor consents.
     """
-    values: dict[str, t.Any] = {"title": title}
-    values.update(attributes)
+    values = _caller_attributes(attributes, reserved=_IFRAME_RESERVED)
+    handlers = sorted(name for name in values if name.startswith("on"))
+    if handlers:
+        # The inert frame still loads its note, so a handler would run before consent.
+        raise ValueError(
+            f"privacy_iframe() takes no event handler attributes ({', '.join(handlers)}): "
+            "they run whether or not the visitor consented."
+        )
+    values["title"] = title
     values["data-privacy-category"] = category
     if _allowed(category):
         values["src"] = src
@@ -160,15 +186,37 @@ def _category_label(name: str) -> str:
     return name
 
 
+def _attribute_name(key: str) -> str:
+    """``async_`` -> ``async``, ``data_x`` -> ``data-x``; lower case, as HTML compares them."""
+    name = key.rstrip("_").replace("_", "-").lower()
+    if not _ATTRIBUTE_NAME.match(name):
+        raise ValueError(f"{key!r} is not an HTML attribute name.")
+    return name
+
+
+def _caller_attributes(attributes: dict[str, t.Any], reserved: frozenset[str]) -> dict[str, t.Any]:
+    """A caller's attributes by their HTML name, refusing the ones gating sets itself.
+
+    Names are compared as HTML does (case-insensitively): a browser keeps the first
+    of two equal names, so ``TYPE="module"`` must not slip in beside our ``type``.
+    """
+    values: dict[str, t.Any] = {}
+    for key, value in attributes.items():
+        name = _attribute_name(key)
+        if name in reserved:
+            raise ValueError(f"{name!r} is set by the consent gating; it cannot be passed.")
+        if name in values:
+            raise ValueError(f"The attribute {name!r} is given twice.")
+        values[name] = value
+    return values
+
+
 def _attributes(values: dict[str, t.Any]) -> Markup:
     """Render attributes, escaping every value; ``None`` and ``False`` are left out."""
     parts = []
-    for key, value in values.items():
+    for name, value in values.items():
         if value is None or value is False:
             continue
-        name = key.rstrip("_").replace("_", "-")
-        if not _ATTRIBUTE_NAME.match(name):
-            raise ValueError(f"{key!r} is not an HTML attribute name.")
         if value is True:
             parts.append(Markup(" {}").format(name))
         else:

@@ -42,7 +42,12 @@ def decide() -> t.Any:
             return jsonify(ok=False, errors=errors, csrf_token=generate_csrf()), 400
         return _settings_page(form), 400
 
-    consent = choice.decide(form.granted(), form.source.data or "banner", choice.current())
+    previous = choice.current()
+    earlier = choice.take_unrecorded()
+    if earlier is not None:
+        # The GPC decision this browser held came first: its record comes first too.
+        records.append_gpc_once(earlier)
+    consent = choice.decide(form.granted(), form.source.data or "banner", previous)
     choice.replace_current(consent)
     records.append(consent)
     current_db().session.commit()

@@ -54,8 +54,12 @@
       if (element.getAttribute("type") !== "text/plain") { return; }
       var live = document.createElement("script");
       Array.prototype.forEach.call(element.attributes, function (attribute) {
-        if (attribute.name !== "type") { live.setAttribute(attribute.name, attribute.value); }
+        if (attribute.name === "type" || attribute.name === "data-privacy-type") { return; }
+        live.setAttribute(attribute.name, attribute.value);
       });
+      // The type the host wanted (such as "module"), kept aside while the script was inert.
+      var wanted = element.getAttribute("data-privacy-type");
+      if (wanted) { live.setAttribute("type", wanted); }
       live.async = element.hasAttribute("async");
       if (!element.hasAttribute("src")) { live.text = element.text; }
       element.parentNode.replaceChild(live, element);
