@@ -63,9 +63,15 @@ def app_settings(tmp_path: Path, smtp: SMTPSink | None = None) -> dict[str, t.An
 
 
 @pytest.fixture
-def config(tmp_path: Path, smtp: SMTPSink) -> dict[str, t.Any]:
-    """Override in a test module (or parametrize) to change the app's settings."""
-    return app_settings(tmp_path, smtp)
+def extra_config() -> dict[str, t.Any]:
+    """Parametrize ``extra_config`` in a test to change the app's settings."""
+    return {}
+
+
+@pytest.fixture
+def config(tmp_path: Path, smtp: SMTPSink, extra_config: dict[str, t.Any]) -> dict[str, t.Any]:
+    """The app's settings; override in a module, or parametrize ``extra_config``."""
+    return {**app_settings(tmp_path, smtp), **extra_config}
 
 
 @pytest.fixture

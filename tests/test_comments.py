@@ -36,17 +36,6 @@ class PostPage(t.NamedTuple):
 
 
 @pytest.fixture
-def extra_config() -> dict[str, t.Any]:
-    """Parametrize ``extra_config`` in a test to change the app's settings."""
-    return {}
-
-
-@pytest.fixture
-def config(config: dict[str, t.Any], extra_config: dict[str, t.Any]) -> dict[str, t.Any]:
-    return {**config, **extra_config}
-
-
-@pytest.fixture
 def post(app: Flask) -> PostPage:
     with app.app_context():
         found = Post(slug="hello", title="Hello", body="The post.")

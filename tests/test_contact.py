@@ -31,17 +31,6 @@ SENDER = {"name": "Carl Sender", "email": "carl@example.test", "message": "Hello
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
-@pytest.fixture
-def extra_config() -> dict[str, t.Any]:
-    """Parametrize ``extra_config`` in a test to change the app's settings."""
-    return {}
-
-
-@pytest.fixture
-def config(config: dict[str, t.Any], extra_config: dict[str, t.Any]) -> dict[str, t.Any]:
-    return {**config, **extra_config}
-
-
 def messages(app: Flask) -> list[ContactMessage]:
     with app.app_context():
         rows = db.session.scalars(sa.select(ContactMessage).order_by(ContactMessage.id)).all()
