@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import typing as t
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask_mail import Mail
 from flask_sqlalchemy import SQLAlchemy
@@ -68,10 +71,37 @@ def extra_config() -> dict[str, t.Any]:
     return {}
 
 
+#: A PostgreSQL server to run the suite against instead of SQLite (CI sets it), e.g.
+#: ``postgresql+psycopg://privacy:privacy@127.0.0.1/privacy_test``.
+SERVER_DATABASE = os.environ.get("PRIVACY_TEST_DATABASE_URL")
+
+
 @pytest.fixture
-def config(tmp_path: Path, smtp: SMTPSink, extra_config: dict[str, t.Any]) -> dict[str, t.Any]:
+def database_uri(tmp_path: Path) -> Iterator[str]:
+    """One database per test: a SQLite file, or a fresh schema on the PostgreSQL server."""
+    if not SERVER_DATABASE:
+        yield f"sqlite:///{tmp_path / 'test.sqlite'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(SERVER_DATABASE)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    yield f"{SERVER_DATABASE}?options=-csearch_path%3D{schema}"
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def config(
+    tmp_path: Path, smtp: SMTPSink, database_uri: str, extra_config: dict[str, t.Any]
+) -> dict[str, t.Any]:
     """The app's settings; override in a module, or parametrize ``extra_config``."""
-    return {**app_settings(tmp_path, smtp), **extra_config}
+    return {
+        **app_settings(tmp_path, smtp),
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        **extra_config,
+    }
 
 
 @pytest.fixture
