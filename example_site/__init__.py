@@ -30,6 +30,16 @@ mail = Mail()
 privacy = Privacy()
 
 
+#: Per-IP rate limits for demo mode, where everyone shares one address.
+DEMO_PER_IP_LIMITS = {
+    "PRIVACY_LOGIN_LIMIT_PER_IP": "1000 per 15 minutes",
+    "PRIVACY_EMAIL_LIMIT_PER_IP": "1000 per hour",
+    "PRIVACY_COMMENT_LIMIT_PER_IP": "300 per minute",
+    "PRIVACY_CONTACT_LIMIT_PER_IP": "300 per minute",
+    "PRIVACY_CONSENT_LIMIT_PER_IP": "300 per minute",
+}
+
+
 def create_app(test_config: dict[str, t.Any] | None = None) -> Flask:
     """Build the example site; ``test_config`` overrides everything else."""
     app = Flask(__name__, instance_relative_config=True)
@@ -55,6 +65,10 @@ def create_app(test_config: dict[str, t.Any] | None = None) -> Flask:
         app.config["MAIL_SUPPRESS_SEND"] = True
         # Demo visitors may use made-up addresses such as ann@example.test.
         app.config.setdefault("PRIVACY_EMAIL_ALLOW_TEST_DOMAINS", True)
+        # Every demo visitor arrives from 127.0.0.1, so per-IP limits would be shared by
+        # all of them; per-account and per-address limits stay as they are.
+        for key, limit in DEMO_PER_IP_LIMITS.items():
+            app.config.setdefault(key, limit)
 
     db.init_app(app)
     mail.init_app(app)

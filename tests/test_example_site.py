@@ -74,3 +74,16 @@ def test_outbox_is_shown_in_demo_mode_with_clickable_links(
 
 def test_outbox_is_hidden_outside_demo_mode(client: CookieCheckingClient) -> None:
     assert client.get("/outbox").status_code == 404
+
+
+def test_demo_mode_shares_per_ip_limits_but_keeps_per_account_ones(tmp_path: Path) -> None:
+    """Everyone reaches the demo from 127.0.0.1; guessing one account is still limited."""
+    from example_site import DEMO_PER_IP_LIMITS
+
+    demo = create_app({**app_settings(tmp_path), "DEMO_MAIL": True})
+    for key, limit in DEMO_PER_IP_LIMITS.items():
+        assert demo.config[key] == limit
+    plain = create_app(app_settings(tmp_path))
+    assert plain.config["PRIVACY_EMAIL_LIMIT_PER_IP"] == "20 per hour"
+    for key in ("PRIVACY_LOGIN_LIMIT_PER_ACCOUNT", "PRIVACY_EMAIL_LIMIT_PER_ADDRESS"):
+        assert demo.config[key] == plain.config[key]
