@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from blinker import Namespace
+import typing as t
+
+from blinker import NamedSignal, Namespace
+from flask import current_app
 
 _signals = Namespace()
 
@@ -20,3 +23,8 @@ login_failed = _signals.signal("login-failed")
 profile_updated = _signals.signal("profile-updated")
 #: A member confirmed a new email address; sent with ``user`` and ``old_email``.
 email_changed = _signals.signal("email-changed")
+
+
+def send(signal: NamedSignal, **extra: t.Any) -> None:
+    """Send ``signal`` with the current app as sender, as Flask's own signals are sent."""
+    signal.send(current_app._get_current_object(), **extra)  # type: ignore[attr-defined]

@@ -98,7 +98,7 @@ def profile() -> t.Any:
         _request_email_change(user, new_email)
     current_db().session.commit()
     if changed:
-        signals.profile_updated.send(current_app._get_current_object(), user=user, changed=changed)  # type: ignore[attr-defined]
+        signals.send(signals.profile_updated, user=user, changed=changed)
     if email_changes:
         flash(
             _(
@@ -167,7 +167,7 @@ def confirm_email(token: str) -> t.Any:
     old_email = user.email
     user.email, user.email_key = new_email, new_email.lower()
     current_db().session.commit()
-    signals.email_changed.send(current_app._get_current_object(), user=user, old_email=old_email)  # type: ignore[attr-defined]
+    signals.send(signals.email_changed, user=user, old_email=old_email)
     flash(_("Your email address is now %(email)s.", email=new_email), "success")
     return redirect(url_for(".profile") if current_user.is_authenticated else url_for(".login"))
 

@@ -36,10 +36,6 @@ from .mailings import find_by_email, send_password_link, token_problem
 TEST_COOKIE_VALUE = "1"
 
 
-def _app() -> t.Any:
-    return current_app._get_current_object()  # type: ignore[attr-defined]
-
-
 def _invalid(template: str, **context: t.Any) -> tuple[str, int]:
     """The form again with its messages, status 400."""
     return render_template(template, **context), 400
@@ -85,7 +81,7 @@ def register() -> t.Any:
         return _invalid("privacy/accounts/register.html", form=form)
     send_password_link(user, reason="welcome")
     db.session.commit()
-    signals.user_registered.send(_app(), user=user)
+    signals.send(signals.user_registered, user=user)
     return redirect(url_for(".check_email"))
 
 
@@ -129,7 +125,7 @@ def set_password(token: str) -> t.Any:
     if not first_time:
         mail.queue("password_changed", user.email, user=user)
     current_db().session.commit()
-    signals.password_set.send(_app(), user=user)
+    signals.send(signals.password_set, user=user)
     flash(_("Your password is set. You can log in now."), "success")
     return redirect(url_for(".login"))
 
@@ -191,12 +187,12 @@ def login() -> t.Any:
     if user is not None:
         ratelimit.hit("login-account", "PRIVACY_LOGIN_LIMIT_PER_ACCOUNT", f"user:{user.id}")
     if not passwords.verify(user, form.password.data) or user is None or not user.is_active:
-        signals.login_failed.send(_app(), username=form.username.data)
+        signals.send(signals.login_failed, username=form.username.data)
         form.form_errors.append(_("The username or password is not right."))
         return _login_page(form, 400)
     sessions.start(user, remember=bool(form.remember.data))
     db.session.commit()
-    signals.user_logged_in.send(_app(), user=user, remember=bool(form.remember.data))
+    signals.send(signals.user_logged_in, user=user, remember=bool(form.remember.data))
     return redirect(safe_target(request.args.get("next")) or url_for(".profile"))
 
 
@@ -209,5 +205,5 @@ def logout() -> t.Any:
     sessions.end_current()
     current_db().session.commit()
     if user is not None:
-        signals.user_logged_out.send(_app(), user=user)
+        signals.send(signals.user_logged_out, user=user)
     return redirect(url_for(".login", logged_out=1))
