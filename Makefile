@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test lint docs
+.PHONY: run test lint docs bench
 
 $(BIN)/activate: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,3 +27,10 @@ lint: $(BIN)/activate
 
 docs: $(BIN)/activate
 	$(BIN)/python -m sphinx -W -q -b html docs docs/_build/html
+
+## Measure the per-page cost beside bare Flask and Flask-Security-Too (a few minutes).
+bench: $(BIN)/activate
+	$(BIN)/pip install --quiet -e '.[bench]'
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y -qq wrk >/dev/null 2>&1 || \
+		{ echo "make bench needs wrk: apt-get install wrk (Debian), brew install wrk (macOS)"; exit 1; }
+	$(BIN)/python benchmarks/page_cost.py $(BENCH_ARGS)
