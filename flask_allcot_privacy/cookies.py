@@ -80,6 +80,11 @@ def declared() -> list[CookieSpec]:
     return list(_REGISTRY.values())
 
 
+def declared_specs() -> tuple[CookieSpec, ...]:
+    """Every declared cookie as a tuple: cheap to compare with an earlier one."""
+    return tuple(_REGISTRY.values())
+
+
 def spec(key: str) -> CookieSpec:
     """The declared cookie for ``key``; an undeclared key is a programming error."""
     try:

@@ -14,7 +14,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cookies, ratelimit, settings, text
+from . import caching, cookies, ratelimit, settings, text
 from . import mail as outbox
 from .models import Base
 from .state import EXTENSION_KEY, PrivacyState
@@ -71,7 +71,9 @@ class Privacy:
         if "babel" not in app.extensions:
             Babel(app)
 
-        login_manager = LoginManager()
+        from .accounts.sessions import LoginSessionManager
+
+        login_manager: LoginManager = LoginSessionManager()
         login_manager.init_app(app)
         limiter = MovingWindowRateLimiter(
             storage_from_string(app.config["PRIVACY_RATELIMIT_STORAGE_URI"])
@@ -125,7 +127,8 @@ class Privacy:
         outbox.init_app(app)
         ratelimit.init_app(app)
         # Run last, after Flask-Login has set the remember cookie.
-        app.after_request_funcs.setdefault(None, []).insert(0, cookies.add_secure_flag)
+        app.after_request_funcs.setdefault(None, []).insert(0, caching.keep_private)
+        app.after_request_funcs[None].insert(0, cookies.add_secure_flag)
         app.cli.add_command(cli.privacy_group)
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import typing as t
 from urllib.parse import urlsplit
 
+from babel import support
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, Field, StringField, TextAreaField
+from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, Length, ValidationError
 
 #: Control characters no visitor types (NUL among them, which PostgreSQL refuses).
@@ -24,12 +28,28 @@ def no_control_characters(form: FlaskForm, field: Field) -> None:
         raise ValidationError(_l("Remove the invisible control characters from this field."))
 
 
+@functools.lru_cache(maxsize=64)
+def _wtforms_translations(locale: str) -> t.Any:
+    """WTForms' own messages for ``locale``, loaded once per process.
+
+    Flask-WTF reads and parses the catalogue again for every request that builds a
+    form; it never changes while the process runs.
+    """
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
 class PrivacyForm(FlaskForm):
     """The base of every form here: CSRF from Flask-WTF, and no control characters in text.
 
     The check is passed as an extra validator at validation time, so no field or
     class is changed.
     """
+
+    class Meta:
+        def get_translations(self, form: t.Any) -> t.Any:
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)  # type: ignore[misc]
+            return _wtforms_translations(str(get_locale()))
 
     def validate(self, extra_validators: t.Mapping[str, t.Sequence[t.Any]] | None = None) -> bool:
         extra = {name: list(validators) for name, validators in (extra_validators or {}).items()}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 
@@ -28,6 +28,9 @@ class PrivacyState:
     login_manager: LoginManager
     #: The rate-limit counter (the ``limits`` engine Flask-Limiter is built on).
     limiter: MovingWindowRateLimiter
+    #: Values derived from configuration, computed once per process and reused: the
+    #: consent revision, HTML that is the same for every visitor. Never visitor state.
+    derived: dict[t.Any, t.Any] = field(default_factory=dict)
 
 
 def state_for(app: Flask) -> PrivacyState:

@@ -20,10 +20,12 @@ from flask_allcot_privacy.consent import catalogue, rendering
 from flask_allcot_privacy.cookies import CookieSpec
 from flask_allcot_privacy.models import ConsentRecord
 
-from .helpers import CookieCheckingClient, form_fields, soup
+from .helpers import CookieCheckingClient, form_fields, set_cookie, soup
 
 BANNER_FORM = "form[data-privacy-consent-form]"
 ANALYTICS_HOST = "www.googletagmanager.com"
+#: What a browser adds to a POST from one of the site's own pages (the consent proof).
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin", "Origin": "http://blog.test"}
 
 
 @pytest.fixture
@@ -55,6 +57,7 @@ def decide(
     data: dict[str, t.Any] = {"action": action}
     if categories:
         data["categories"] = list(categories)
+    kwargs["headers"] = {**SAME_ORIGIN, **kwargs.get("headers", {})}
     return client.submit(page, data, form_selector=BANNER_FORM, **kwargs)
 
 
@@ -146,14 +149,12 @@ def test_save_grants_only_the_ticked_categories(app: Flask, client: CookieChecki
     assert record.refused == ["analytics", "marketing"]
 
 
-def test_the_banner_script_gets_json_and_needs_the_csrf_token(
-    client: CookieCheckingClient,
-) -> None:
+def test_the_banner_script_gets_json(client: CookieCheckingClient) -> None:
     fields = form_fields(client.get("/"), BANNER_FORM)
     answer = client.post(
         "/privacy/consent",
         data={**fields, "action": "accept_all"},
-        headers={"Accept": "application/json"},
+        headers={**SAME_ORIGIN, "Accept": "application/json"},
     )
     assert answer.status_code == 200
     assert answer.json is not None
@@ -161,15 +162,90 @@ def test_the_banner_script_gets_json_and_needs_the_csrf_token(
     assert answer.json["granted"] == ["necessary", "preferences", "analytics", "marketing"]
     assert answer.json["consent_id"]
 
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://evil.blog.test"},
+        {"Sec-Fetch-Site": "none"},
+        {"Origin": "https://evil.example"},
+        {"Origin": "http://blog.test.evil.example"},
+        {"Origin": "null", "Referer": "https://evil.example/page"},
+        {"Referer": "https://evil.example/page"},
+        # Another site's page claiming to be ours in a header it may set is not believed.
+        {"Sec-Fetch-Site": "cross-site", "Origin": "http://blog.test"},
+    ],
+)
+def test_a_cross_site_decision_is_refused_and_nothing_is_recorded(
+    app: Flask, client: CookieCheckingClient, headers: dict[str, str]
+) -> None:
+    """P19: a forged POST from another site cannot grant analytics or marketing."""
+    fields = form_fields(client.get("/"), BANNER_FORM)
     forged = client.post(
-        "/privacy/consent",
-        data={"action": "accept_all"},
-        headers={"Accept": "application/json"},
+        "/privacy/consent", data={**fields, "action": "accept_all"}, headers=headers
     )
-    assert forged.status_code == 400
-    assert forged.json is not None
-    assert "csrf_token" in forged.json["errors"]
-    assert forged.json["csrf_token"], "a fresh token to retry with"
+    assert forged.status_code == 403
+    assert "did not come from this site" in soup(forged).select_one(".privacy-error--form").text
+    assert set_cookie(forged, "privacy_consent") is None
+    json_forged = client.post(
+        "/privacy/consent",
+        data={**fields, "action": "accept_all"},
+        headers={**headers, "Accept": "application/json"},
+    )
+    assert json_forged.status_code == 403
+    assert json_forged.json is not None
+    assert json_forged.json["ok"] is False
+    assert "origin" in json_forged.json["errors"]
+    assert records(app) == []
+    assert not is_live(analytics_scripts(client.get("/"))[0])
+
+
+def test_a_decision_proving_no_origin_is_refused(app: Flask, client: CookieCheckingClient) -> None:
+    """No Sec-Fetch-Site, Origin, Referer or token: nothing says the site's page sent it."""
+    fields = form_fields(client.get("/"), BANNER_FORM)
+    assert "csrf_token" not in fields, "the banner carries no per-visitor token"
+    response = client.post("/privacy/consent", data={**fields, "action": "accept_all"})
+    assert response.status_code == 403
+    assert records(app) == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "same-origin"},
+        {"Origin": "http://blog.test"},
+        # A page with Referrer-Policy: no-referrer sends "Origin: null" and no Referer,
+        # but every browser that does so also sends Sec-Fetch-Site.
+        {"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+        {"Referer": "http://blog.test/posts/1"},
+    ],
+)
+def test_a_same_origin_decision_is_accepted(
+    app: Flask, client: CookieCheckingClient, headers: dict[str, str]
+) -> None:
+    fields = form_fields(client.get("/"), BANNER_FORM)
+    response = client.post(
+        "/privacy/consent", data={**fields, "action": "reject_all"}, headers=headers
+    )
+    assert response.status_code == 303
+    assert set_cookie(response, "privacy_consent") is not None
+    [record] = records(app)
+    assert record.granted == ["necessary"]
+
+
+def test_a_client_without_origin_headers_may_prove_itself_with_its_session_token(
+    app: Flask, logged_in: CookieCheckingClient
+) -> None:
+    """A script that sends no browser headers but holds the session's CSRF token."""
+    token = soup(logged_in.get("/account/profile")).select_one("input[name=csrf_token]")["value"]
+    response = logged_in.post(
+        "/privacy/consent", data={"action": "reject_all", "csrf_token": token}
+    )
+    assert response.status_code == 303
+    wrong = logged_in.post("/privacy/consent", data={"action": "accept_all", "csrf_token": "x"})
+    assert wrong.status_code == 403
+    assert [r.granted for r in records(app)] == [["necessary"]]
 
 
 @pytest.mark.parametrize(
@@ -183,19 +259,12 @@ def test_bad_decisions_get_the_form_again(
     if field is None:
         data = {**data, "categories": "cookies-for-everything"}
         field = "categories"
-    response = client.post("/privacy/consent", data={**fields, **data})
+    response = client.post("/privacy/consent", data={**fields, **data}, headers=SAME_ORIGIN)
     assert response.status_code == 400
     error = soup(response).select_one(f"#{field}-error")
     assert error is not None
     assert error.get_text(strip=True)
     assert records(app) == [], "nothing is recorded"
-
-
-def test_without_csrf_token_nothing_is_recorded(app: Flask, client: CookieCheckingClient) -> None:
-    response = client.post("/privacy/consent", data={"action": "accept_all"})
-    assert response.status_code == 400
-    assert "expired" in soup(response).select_one(".privacy-error--form").get_text()
-    assert records(app) == []
 
 
 @pytest.mark.parametrize(
@@ -206,7 +275,7 @@ def test_redirect_back_stays_on_this_site(client: CookieCheckingClient, target: 
     response = client.post(
         "/privacy/consent",
         data={**fields, "action": "reject_all", "next": target},
-        headers={"Referer": "https://evil.example/page"},
+        headers={"Sec-Fetch-Site": "same-origin", "Referer": "https://evil.example/page"},
     )
     assert response.status_code == 303
     assert response.headers["Location"] == "/privacy/cookies"
@@ -436,7 +505,7 @@ def test_withdrawal_deletes_the_categorys_cookies(client: CookieCheckingClient) 
     answer = client.post(
         "/privacy/consent",
         data={**fields, "action": "save", "categories": ["marketing"]},
-        headers={"Accept": "application/json"},
+        headers={**SAME_ORIGIN, "Accept": "application/json"},
     )
     expired = {
         h.split("=", 1)[0]

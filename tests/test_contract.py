@@ -1,7 +1,8 @@
 """The public contract of DESIGN.md, driven the way an outside check drives the example site.
 
 Demo mode (mail read from /outbox), and every POST carries only the contract's field
-names plus the page's ``csrf_token``: if a route or a field name drifts, this fails.
+names plus the page's ``csrf_token`` (the consent form: the ``Origin`` a browser sends
+instead): if a route or a field name drifts, this fails.
 """
 
 from __future__ import annotations
@@ -134,12 +135,16 @@ def test_a_visitor_and_a_member_through_the_contract(demo: Flask) -> None:
         message="Please send me a copy of my data.",
     )
     assert response.status_code in (302, 303)
+    same_origin = {"Origin": "http://blog.test"}
+    assert visitor.get("/privacy/cookies").status_code == 200
     for action in ("accept_all", "reject_all"):
-        response = _post(visitor, "/privacy/cookies", "/privacy/consent", action=action)
+        response = visitor.post("/privacy/consent", data={"action": action}, headers=same_origin)
         assert response.status_code in (302, 303)
         assert set_cookie(response, "privacy_consent") is not None
-    response = _post(
-        visitor, "/privacy/cookies", "/privacy/consent", action="save", categories=["analytics"]
+    response = visitor.post(
+        "/privacy/consent",
+        data={"action": "save", "categories": ["analytics"]},
+        headers=same_origin,
     )
     assert response.status_code in (302, 303)
     policy = soup(visitor.get("/privacy/policy")).get_text()

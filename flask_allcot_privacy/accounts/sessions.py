@@ -17,7 +17,10 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from flask import Flask, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
-from flask_login import login_user, logout_user
+from flask_login import LoginManager, login_user, logout_user
+from flask_login.signals import user_accessed
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy.orm import contains_eager
 
 from ..clock import utcnow
 from ..ipaddr import request_ip, request_user_agent
@@ -75,11 +78,23 @@ def start(user: User, *, remember: bool) -> LoginSession:
     return row
 
 
+#: Built once: SQLAlchemy then reuses its compiled form and cache key on every request.
+_LOGIN_WITH_MEMBER = (
+    sa.select(LoginSession)
+    .join(LoginSession.user)
+    .options(contains_eager(LoginSession.user))
+    .where(LoginSession.token_hash == sa.bindparam("token_hash"))
+)
+
+
 def load_user(token: str) -> User | None:
-    """Flask-Login's user loader: the user of a live, unrevoked login session."""
-    row = current_db().session.scalar(
-        sa.select(LoginSession).where(LoginSession.token_hash == _hash(token))
-    )
+    """Flask-Login's user loader: the user of a live, unrevoked login session.
+
+    One indexed query per request (the session row joined with its member), so a
+    revoked or expired login stops working at once; "last seen" is written at most
+    once per ``PRIVACY_SESSION_TOUCH_INTERVAL``, not on every request.
+    """
+    row = current_db().session.scalar(_LOGIN_WITH_MEMBER, {"token_hash": _hash(token)})
     now = utcnow()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
@@ -146,14 +161,48 @@ def active_for(user: User) -> list[LoginSession]:
     )
 
 
+class LoginSessionManager(LoginManager):
+    """Flask-Login's manager, answering at once for a visitor who brings no login cookie.
+
+    With an empty session and no remember cookie the visitor is anonymous whatever
+    else the request holds; Flask-Login would still hash their address and browser
+    for session protection and look for an auth header. Skipping that keeps pages
+    for anonymous visitors nearly free. Everything else is Flask-Login's own path.
+    """
+
+    def _load_user(self) -> t.Any:
+        remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+        if (
+            not session
+            and remember not in request.cookies
+            and self._request_callback is None
+            and getattr(self, "_header_callback", None) is None
+        ):
+            user_accessed.send(current_app._get_current_object())  # type: ignore[attr-defined]
+            return self._update_request_context_with_user()
+        return super()._load_user()
+
+
 class LoginSessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session with an absolute expiry for logged-in sessions.
 
     Flask would move a permanent session's expiry forward each time it is saved;
-    the policy's "two days" is counted from login, so the expiry is pinned.
+    the policy's "two days" is counted from login, so the expiry is pinned. It runs
+    on every request, so the signing serializer is built once per key, not per request,
+    and a request without a session cookie opens an empty session without one.
     """
 
+    _signer: tuple[tuple[t.Any, ...], URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        if self._signer is None or self._signer[0] != keys:
+            self._signer = (keys, super().get_signing_serializer(app))
+        return self._signer[1]
+
     def open_session(self, app: Flask, request: t.Any) -> t.Any:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
         opened = super().open_session(app, request)
         expires = opened.get(COOKIE_EXPIRES_KEY) if opened is not None else None
         if opened is not None and expires is not None and expires <= utcnow().timestamp():

@@ -153,7 +153,8 @@ def reset_password() -> t.Any:
     return redirect(url_for(".check_email"))
 
 
-def _login_page(form: LoginForm, status: int = 200) -> Response:
+def _login_page(form: LoginForm | None, status: int = 200) -> Response:
+    """The login page; on a GET without a form (the template writes the fields itself)."""
     response = current_app.make_response(
         (render_template("privacy/accounts/login.html", form=form), status)
     )
@@ -163,11 +164,11 @@ def _login_page(form: LoginForm, status: int = 200) -> Response:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> t.Any:
-    form = LoginForm()
     if request.method == "GET":
         if current_user.is_authenticated:
             return redirect(safe_target(request.args.get("next")) or url_for(".profile"))
-        return _login_page(form)
+        return _login_page(None)
+    form = LoginForm()
     if not form.validate_on_submit():
         return _login_page(form, 400)
     if request.cookies.get(cookies.spec("test_cookie").cookie_name()) != TEST_COOKIE_VALUE:

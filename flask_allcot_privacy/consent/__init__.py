@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
-from flask import Blueprint, Flask, Response
+from flask import Blueprint, Flask, Response, g
 
 bp = Blueprint("privacy_consent", __name__)
 
@@ -32,7 +32,7 @@ def _describe() -> dict[str, t.Any]:
 def init_app(app: Flask) -> None:
     """Register the template globals and the hook that saves and records a GPC decision."""
     from ..settings import ConfigurationError
-    from . import rendering
+    from . import fragments, rendering
 
     if (
         app.config["PRIVACY_ANALYTICS_ID"]
@@ -48,6 +48,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(rendering.script, "privacy_script")
     app.add_template_global(rendering.iframe, "privacy_iframe")
     app.add_template_global(allows, "privacy_consent_allows")
+    app.add_template_global(fragments.template_fragment, "privacy_fragment")
     app.after_request(_save_gpc_decision)
 
 
@@ -55,20 +56,23 @@ def _save_gpc_decision(response: Response) -> Response:
     """Store a Global Privacy Control decision in the cookie; record it once the cookie is back.
 
     Recording only a decision the browser presents again means a client that keeps
-    no cookies (a crawler, a flood of requests) never writes to the database.
+    no cookies (a crawler, a flood of requests) never writes to the database. It runs
+    after every response, so the usual case (consent read, nothing to save) is short.
     """
-    from ..state import current_db
-    from . import choice, records
+    from . import choice
 
-    if not choice.was_consulted():
+    store = g._get_current_object()  # type: ignore[attr-defined]
+    if not getattr(store, "_privacy_consent_consulted", False):
         return response
     # The page differs with the consent cookie and the GPC signal: caches must know.
-    response.vary.add("Cookie")
-    response.vary.add("Sec-GPC")
+    _vary_on(response, "Cookie", "Sec-GPC")
     unsaved = choice.take_unsaved()
     unrecorded = choice.take_unrecorded()
-    if response.status_code >= 400:
+    if (unsaved is None and unrecorded is None) or response.status_code >= 400:
         return response
+    from ..state import current_db
+    from . import records
+
     if unrecorded is not None:
         if records.append_gpc_once(unrecorded):
             current_db().session.commit()
@@ -77,6 +81,15 @@ def _save_gpc_decision(response: Response) -> Response:
     if unsaved is not None:
         choice.save(response, unsaved)
     return response
+
+
+def _vary_on(response: Response, *names: str) -> None:
+    """Add ``names`` to ``Vary`` (werkzeug's ``response.vary`` parses it on every access)."""
+    current = ", ".join(response.headers.getlist("Vary"))  # no KeyError when there is none
+    listed = {part.strip().lower() for part in current.split(",")}
+    missing = [name for name in names if name.lower() not in listed]
+    if missing and "*" not in listed:
+        response.headers["Vary"] = ", ".join(filter(None, [current, *missing]))
 
 
 from . import views  # noqa: E402, F401  (routes register on bp)

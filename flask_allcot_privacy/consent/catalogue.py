@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import typing as t
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, g
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from .. import cookies
 from ..cookies import ANALYTICS, MARKETING, NECESSARY, PREFERENCES, CookieSpec
+from ..state import state_for
 
 #: Google Analytics' own cookies. GA sets them in the browser, so the extension
 #: declares them to list them in the policy and to clear them on withdrawal.
@@ -130,9 +132,55 @@ def revision() -> str:
 
     That is every category, every declared cookie with its purpose and lifetime, and
     every field of every processor: a cookie that lives longer, or a service used for
-    something new, is asked for again.
+    something new, is asked for again. The digest is computed once per process and
+    again whenever a setting it depends on is given a new value or a cookie is
+    declared (checked on every request; see :func:`_revision_inputs`).
     """
-    config = current_app.config
+    found = g.get("_privacy_revision")
+    if found is not None:
+        return t.cast(str, found)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    derived = state_for(app).derived
+    inputs = _revision_inputs(app.config, derived)
+    cached = derived.get("revision")
+    if cached is not None and cached[0] == inputs:
+        digest = t.cast(str, cached[1])
+    else:
+        digest = _digest(app.config)
+        derived["revision"] = (inputs, digest)
+    g._privacy_revision = digest
+    return digest
+
+
+def _revision_inputs(config: t.Any, derived: dict[t.Any, t.Any]) -> tuple[t.Any, ...]:
+    """What the revision is computed from, cheap to read and compare on every request.
+
+    The declared cookies and the values of the settings they and the revision read,
+    compared with ``==`` (which looks at identity first). Giving a setting a new value
+    (``app.config["PRIVACY_PROCESSORS"] = [...]``), adding a key, adding or removing a
+    processor or declaring a cookie is noticed on the next request. Like any Flask
+    setting these are meant to be set before the app serves; a processor edited in
+    place afterwards would not reach the other worker processes either.
+    """
+    specs = cookies.declared_specs()
+    known = derived.get("revision-keys")
+    if known is None or known[0] != specs:
+        names = {"PRIVACY_COOKIE_PREFIX", "PRIVACY_CONSENT_CATEGORIES", "PRIVACY_PROCESSORS"}
+        names |= {"PRIVACY_ANALYTICS_ID"}
+        for spec in specs:
+            names |= {key for key in (spec.lifetime_setting, spec.name_setting) if key}
+        present = sorted(name for name in names if name in config)
+        known = derived["revision-keys"] = (specs, operator.itemgetter(*present))
+    return (
+        specs,
+        known[1](config),
+        len(config),
+        len(config["PRIVACY_PROCESSORS"]),
+        len(config["PRIVACY_CONSENT_CATEGORIES"]),
+    )
+
+
+def _digest(config: t.Any) -> str:
     material = {
         "categories": category_names(),
         "cookies": sorted(

@@ -68,9 +68,14 @@ class Consent:
         return [name for name in catalogue.category_names() if self.allows(name)]
 
 
+#: A visitor who has not chosen and brings no consent cookie: the necessary only.
+UNDECIDED = Consent(consent_id=None, granted=frozenset({NECESSARY}))
+
+
 def gpc_requested() -> bool:
     """True when the browser sends the Global Privacy Control signal."""
-    return request.headers.get("Sec-GPC", "").strip() == "1"
+    # Read from the WSGI environ: a missing header costs no exception (runs on every page).
+    return str(request.environ.get("HTTP_SEC_GPC", "")).strip() == "1"
 
 
 def decide(granted: t.Iterable[str], source: str, previous: Consent | None = None) -> Consent:
@@ -104,27 +109,33 @@ def gpc_refusal(previous: Consent | None) -> Consent:
 def current() -> Consent:
     """The consent for this request, read once and kept on ``g``."""
     if not has_request_context():
-        return Consent(consent_id=None, granted=frozenset({NECESSARY}))
-    found = t.cast("Consent | None", g.get("_privacy_consent"))
+        return UNDECIDED
+    store = g._get_current_object()  # type: ignore[attr-defined]
+    found = t.cast("Consent | None", getattr(store, "_privacy_consent", None))
     if found is not None:
         return found
-    g._privacy_consent_consulted = True
+    store._privacy_consent_consulted = True
+    gpc = gpc_requested()
     stored = _from_cookie()
+    if stored is None and not gpc:
+        # A visitor with no consent cookie and no signal, most page views: nothing to read.
+        store._privacy_consent = UNDECIDED
+        return UNDECIDED
     chosen = stored if stored is not None and stored.decided else None
     if chosen is not None and chosen.unrecorded:
         # The browser kept the GPC decision's cookie: now it is worth a record.
-        g._privacy_consent_unrecorded = chosen
-    if chosen is not None and (chosen.gpc or not gpc_requested()):
+        store._privacy_consent_unrecorded = chosen
+    if chosen is not None and (chosen.gpc or not gpc):
         consent = chosen
-    elif gpc_requested():
+    elif gpc:
         # No choice, or one made before the signal was on: the signal wins over it.
         consent = gpc_refusal(chosen or stored)
-        g._privacy_consent_unsaved = consent
+        store._privacy_consent_unsaved = consent
     else:
         consent = Consent(
             consent_id=stored.consent_id if stored else None, granted=frozenset({NECESSARY})
         )
-    g._privacy_consent = consent
+    store._privacy_consent = consent
     return consent
 
 
@@ -154,6 +165,9 @@ def was_consulted() -> bool:
     return bool(g.get("_privacy_consent_consulted"))
 
 
+_COOKIE = cookies.spec("consent")
+
+
 def save(response: Response, consent: Consent) -> None:
     """Store ``consent`` in the signed cookie."""
     payload = {
@@ -169,7 +183,7 @@ def save(response: Response, consent: Consent) -> None:
 
 
 def _from_cookie() -> Consent | None:
-    value = request.cookies.get(cookies.spec("consent").cookie_name())
+    value = request.cookies.get(_COOKIE.cookie_name()) if request.cookies else None
     if not value:
         return None
     try:

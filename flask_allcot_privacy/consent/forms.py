@@ -1,4 +1,8 @@
-"""The consent form: ``action``, ``categories`` and ``csrf_token`` are the public contract."""
+"""The consent form: ``action`` and ``categories`` are the public contract.
+
+It carries no CSRF token: the view checks where the POST comes from instead
+(:mod:`.origin`), so the banner is the same for every visitor and sets no cookie.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,10 @@ FORM_SOURCES = ("banner", "settings")
 
 class ConsentForm(PrivacyForm):
     """One decision: accept all, reject all, or save the ticked categories."""
+
+    class Meta:
+        # Protected by its Origin instead (see origin.py): no token, no session cookie.
+        csrf = False
 
     action = StringField(
         _l("Choice"),

@@ -15,11 +15,10 @@ import typing as t
 
 from flask import current_app, g, has_request_context, render_template, request, url_for
 from flask_babel import gettext as _
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..cookies import ANALYTICS, MARKETING, NECESSARY, PREFERENCES
-from . import catalogue, choice
-from .forms import ConsentForm
+from . import catalogue, choice, fragments
 
 #: Google Consent Mode v2 signals each category grants.
 CONSENT_MODE = {
@@ -40,11 +39,20 @@ _IFRAME_RESERVED = frozenset(
 
 
 def head() -> Markup:
-    """The consent CSS and script, Consent Mode defaults, and the gated GA4 loader."""
+    """The consent CSS and script, Consent Mode defaults, and the gated GA4 loader.
+
+    Rendered once per locale, consent revision and consent state (see :mod:`.fragments`).
+    """
     if not has_request_context():
-        return Markup("")  # an email or a page rendered by a command: no visitor to ask
+        return _NOTHING  # an email or a page rendered by a command: no visitor to ask
     g._privacy_head_rendered = True
     consent = choice.current()
+    key = ("head", fragments.page_key(), consent.decided, consent.granted)
+    # Rendered by a template with autoescape on: safe to mark as markup.
+    return fragments.cached(key, lambda: Markup(_render_head(consent)))  # noqa: S704
+
+
+def _render_head(consent: choice.Consent) -> str:
     config = current_app.config
     settings = {
         "decided": consent.decided,
@@ -69,37 +77,50 @@ def head() -> Markup:
             "failed": _("Your choice could not be saved. Please try again."),
         },
     }
-    # Rendered by a template with autoescape on: safe to mark as markup.
-    return Markup(  # noqa: S704
-        render_template(
-            "privacy/consent/head.html",
-            consent_settings=settings,
-            analytics_src=catalogue.analytics_script_url(),
-        )
+    return render_template(
+        "privacy/consent/head.html",
+        consent_settings=settings,
+        analytics_src=catalogue.analytics_script_url(),
     )
+
+
+_NOTHING = Markup("")
+#: Stands for the page's own address in the cached banner; replaced on every page.
+_NEXT_PLACEHOLDER = "privacy-next-8c1f0e4d"
 
 
 def banner() -> Markup:
     """The banner for a visitor who has not chosen yet; nothing once they have.
 
     A host that did not call :func:`head` gets its tags here, so this one line
-    is all a base template needs.
+    is all a base template needs. The banner carries no per-visitor token (the
+    consent POST is checked by its ``Origin``, see :mod:`.origin`): its HTML is the
+    same for every visitor of a page, rendered once per locale and consent revision.
     """
     if not has_request_context():
-        return Markup("")
-    assets = Markup("") if g.get("_privacy_head_rendered") else head()
+        return _NOTHING
+    assets = _NOTHING if g.get("_privacy_head_rendered") else head()
     consent = choice.current()
     if consent.decided or request.endpoint == "privacy_consent.cookie_settings":
         return assets
-    here = request.full_path.rstrip("?") if request.method == "GET" else None
-    form = ConsentForm(formdata=None, source="banner", next=here)
-    return assets + Markup(  # noqa: S704 - an autoescaped template
-        render_template(
-            "privacy/consent/banner.html",
-            form=form,
-            categories=catalogue.categories(),
-        )
+    before, after = fragments.cached(("banner", fragments.page_key()), _render_banner)
+    if after is None:  # an overriding template without the "next" field
+        return Markup(f"{assets}{before}")  # noqa: S704
+    here = request.full_path.rstrip("?") if request.method == "GET" else ""
+    # An autoescaped template, and the page's address escaped for its attribute.
+    return Markup(f"{assets}{before}{escape(here)}{after}")  # noqa: S704
+
+
+def _render_banner() -> tuple[str, str | None]:
+    """The banner's HTML, split where the page's address goes."""
+    html = render_template(
+        "privacy/consent/banner.html",
+        source="banner",
+        next_url=_NEXT_PLACEHOLDER,
+        categories=catalogue.categories(),
     )
+    before, found, after = html.partition(_NEXT_PLACEHOLDER)
+    return (before, after) if found else (html, None)
 
 
 def script(

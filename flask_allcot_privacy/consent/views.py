@@ -16,12 +16,11 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_wtf.csrf import generate_csrf
 
 from .. import cookies, ratelimit
 from ..redirects import safe_target
 from ..state import current_db
-from . import bp, catalogue, choice, records
+from . import bp, catalogue, choice, origin, records
 from .forms import ConsentForm
 
 
@@ -31,15 +30,21 @@ def decide() -> t.Any:
 
     Answers JSON to the banner script (``Accept: application/json``) and
     otherwise redirects back to the page the form was on, so it works without
-    JavaScript.
+    JavaScript. A POST that does not come from this site's pages is refused with
+    403 before anything is counted or read (see :mod:`.origin`).
     """
-    ratelimit.hit_per_ip("consent", "PRIVACY_CONSENT_LIMIT_PER_IP")
     form = ConsentForm()
+    if origin.refusal() is not None:
+        message = _("Your choice did not come from this site's page, so it was not saved.")
+        if _wants_json():
+            return jsonify(ok=False, errors={"origin": [message]}), 403
+        form.form_errors.append(message)
+        return _settings_page(form), 403
+    ratelimit.hit_per_ip("consent", "PRIVACY_CONSENT_LIMIT_PER_IP")
     if not form.validate_on_submit():
         if _wants_json():
             errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
-            # A page left open past the CSRF time limit gets a fresh token to retry with.
-            return jsonify(ok=False, errors=errors, csrf_token=generate_csrf()), 400
+            return jsonify(ok=False, errors=errors), 400
         return _settings_page(form), 400
 
     previous = choice.current()

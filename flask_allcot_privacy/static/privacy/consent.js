@@ -122,7 +122,7 @@
     }
   }
 
-  function send(form, action, retried) {
+  function send(form, action) {
     var data = new FormData(form);
     data.set("action", action);
     // Not form.action: the buttons named "action" shadow that property.
@@ -134,11 +134,6 @@
     }).then(function (response) {
       return response.json().then(function (body) {
         if (response.ok && body.ok) { return body; }
-        if (!retried && body.csrf_token && body.errors && body.errors.csrf_token) {
-          // The page was open longer than the form's time limit: retry once with a fresh token.
-          form.querySelector("input[name=csrf_token]").value = body.csrf_token;
-          return send(form, action, true);
-        }
         throw new Error("refused");
       });
     });
@@ -151,7 +146,7 @@
       event.preventDefault();
       var buttons = form.querySelectorAll("button");
       Array.prototype.forEach.call(buttons, function (button) { button.disabled = true; });
-      send(form, action, false).then(function (result) {
+      send(form, action).then(function (result) {
         apply(result);
         if (form.querySelectorAll) {
           Array.prototype.forEach.call(form.querySelectorAll("input[name=categories]"), function (box) {
