@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import cookies, mail, ratelimit, signals, tokens
+from .. import cookies, mail, ratelimit, signals, single_use, tokens
 from ..clock import utcnow
 from ..models import User
 from ..redirects import safe_target
@@ -117,9 +117,17 @@ def set_password(token: str) -> t.Any:
         form.password.errors.append(problem)
         return _invalid(template, form=form, user=user)
     first_time = user.password_hash is None
-    user.password_hash = passwords.hash_password(form.password.data)
-    user.password_set_at = utcnow()
-    user.credential_version += 1
+    # The write carries the check, so one of many simultaneous uses wins (single_use).
+    won = single_use.consume(
+        user,
+        {"credential_version": user.credential_version},
+        password_hash=passwords.hash_password(form.password.data),
+        password_set_at=utcnow(),
+        credential_version=User.credential_version + 1,
+    )
+    if not won:
+        current_db().session.rollback()
+        return token_problem(tokens.TokenUsed())
     # A new password ends every login made with the old one, everywhere.
     sessions.revoke_all_for(user)
     if not first_time:
@@ -144,7 +152,7 @@ def reset_password() -> t.Any:
     ratelimit.hit("email-address", "PRIVACY_EMAIL_LIMIT_PER_ADDRESS", form.email.data.lower())
     user = find_by_email(form.email.data)
     if user is not None and user.erased_at is None:
-        user.credential_version += 1  # a newer link voids the older ones
+        single_use.increment(user, "credential_version")  # a newer link voids the older ones
         send_password_link(user, reason="reset")
         current_db().session.commit()
     else:
