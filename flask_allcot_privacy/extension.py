@@ -10,8 +10,6 @@ from flask_login import LoginManager
 from flask_mail import Mail
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import generate_csrf
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cookies, ratelimit, settings, text
@@ -73,9 +71,7 @@ class Privacy:
 
         login_manager = LoginManager()
         login_manager.init_app(app)
-        limiter = MovingWindowRateLimiter(
-            storage_from_string(app.config["PRIVACY_RATELIMIT_STORAGE_URI"])
-        )
+        limiter = ratelimit.make_limiter(app)
 
         if app.config["PRIVACY_TRUSTED_PROXIES"]:
             hops = app.config["PRIVACY_TRUSTED_PROXIES"]

@@ -16,7 +16,7 @@ from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from flask_allcot_privacy import cookies
+from flask_allcot_privacy import background, cookies
 
 
 class _Collector:
@@ -155,6 +155,8 @@ class CookieCheckingClient(FlaskClient):
         # close callbacks (outbox delivery) before the test looks at the result.
         kwargs.setdefault("buffered", True)
         response = super().open(*args, **kwargs)
+        # Mail goes out on the background thread; let it finish before the test looks.
+        assert background.wait_idle(timeout=30), "background jobs still running after 30 s"
         with self.application.app_context():
             for header in response.headers.getlist("Set-Cookie"):
                 name = header.split("=", 1)[0].strip()
