@@ -2,8 +2,8 @@
 
 These tests skip when a service is missing, unless ``PRIVACY_REQUIRE_SERVICES=1`` (as in
 CI's PostgreSQL run), where they fail instead. Everything listens on 127.0.0.1; Redis
-is used through its own database number (``PRIVACY_TEST_REDIS_URL``, default db 5),
-and only that database is flushed.
+is used through its own database number (``PRIVACY_TEST_REDIS_URL``, default db 5);
+each test deletes only its own keys (rate-limit counters, its own Celery queue).
 """
 
 from __future__ import annotations
@@ -59,11 +59,13 @@ def need_services(*extra_modules: str) -> None:
     pytest.skip(f"Service tests skipped: {problem}.")
 
 
-def flush_redis() -> None:
-    """Empty this suite's own Redis database, and no other."""
+def forget_redis_keys(pattern: str) -> None:
+    """Delete this suite's keys matching ``pattern`` (never FLUSHDB: tests run in parallel)."""
     import redis
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(match=pattern, count=500):
+        client.delete(key)
 
 
 def site_env(database_uri: str, mail_port: int, **settings: str) -> dict[str, str]:
@@ -162,9 +164,21 @@ def gunicorn(env: dict[str, str], tmp_path: Path, workers: int = 4) -> Iterator[
         stop(process)
 
 
+class CeleryWorker(t.NamedTuple):
+    log_file: Path
+    process: subprocess.Popen[bytes]
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children (its own process group), mid-task."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+
 @contextmanager
-def celery_worker(env: dict[str, str], tmp_path: Path, concurrency: int = 2) -> Iterator[Path]:
-    """A real Celery worker (prefork pool) for the example site; yields its log file."""
+def celery_worker(
+    env: dict[str, str], tmp_path: Path, concurrency: int = 2
+) -> Iterator[CeleryWorker]:
+    """A real Celery worker (prefork pool) for the example site, in its own process group."""
     log_file = tmp_path / "celery.log"
     command = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
     process = subprocess.Popen(
@@ -187,8 +201,9 @@ def celery_worker(env: dict[str, str], tmp_path: Path, concurrency: int = 2) -> 
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=log_file.open("wb"),
+        start_new_session=True,
     )
     try:
-        yield log_file
+        yield CeleryWorker(log_file, process)
     finally:
         stop(process)

@@ -25,7 +25,7 @@ from flask_allcot_privacy.accounts.passwords import hash_password
 from flask_allcot_privacy.models import Comment, OutboxMessage, User
 
 from .conftest import PASSWORD, SERVER_DATABASE, app_settings
-from .services import REDIS_URL, Gunicorn, flush_redis, gunicorn, need_services, site_env
+from .services import REDIS_URL, Gunicorn, forget_redis_keys, gunicorn, need_services, site_env
 from .stalls import StallingServer
 
 requests = pytest.importorskip("requests")
@@ -65,7 +65,7 @@ def form_of(response: t.Any, selector: str = "main form[method=post]") -> dict[s
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     need_services("requests")
-    flush_redis()
+    forget_redis_keys("LIMITS*")
     tmp = tmp_path_factory.mktemp("gunicorn")
     schema = f"scale_{uuid.uuid4().hex[:10]}"
     engine = sa.create_engine(str(SERVER_DATABASE))
@@ -94,7 +94,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         with engine.begin() as connection:
             connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         engine.dispose()
-        flush_redis()
+        forget_redis_keys("LIMITS*")
 
 
 def add_member(app: Flask, username: str) -> None:
