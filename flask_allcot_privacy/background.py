@@ -22,6 +22,7 @@ Adding a job (export building, say)::
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -129,6 +130,9 @@ class _Runner:
 
 _lock = threading.Lock()
 _current: _Runner | None = None
+#: How long a process that is shutting down (a gunicorn worker restarting) waits for its
+#: thread to finish; whatever is left stays in the database for the next run.
+DRAIN_AT_EXIT = 10.0
 
 
 def _runner() -> _Runner:
@@ -137,6 +141,7 @@ def _runner() -> _Runner:
     with _lock:
         if _current is None or _current.pid != os.getpid():
             _current = _Runner()
+            atexit.register(wait_idle, DRAIN_AT_EXIT)
         return _current
 
 
