@@ -14,8 +14,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cookies, ratelimit, settings, text
-from . import mail as outbox
+from . import cookies, outbox, ratelimit, settings, text
 from .models import Base
 from .state import EXTENSION_KEY, PrivacyState
 

@@ -18,8 +18,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import cookies, mail, ratelimit, signals, tokens
+from .. import cookies, outbox, ratelimit, signals, tokens
 from ..clock import utcnow
+from ..errors import token_problem
 from ..models import User
 from ..redirects import safe_target
 from ..state import current_db
@@ -31,7 +32,7 @@ from .forms import (
     ResetPasswordForm,
     SetPasswordForm,
 )
-from .mailings import find_by_email, send_password_link, token_problem
+from .mailings import find_by_email, send_password_link
 
 TEST_COOKIE_VALUE = "1"
 
@@ -57,7 +58,7 @@ def register() -> t.Any:
     existing = find_by_email(email)
     if existing is not None:
         # Same answer on screen; the owner is told by email instead of getting a second account.
-        mail.queue("account_exists", existing.email, user=existing)
+        outbox.queue("account_exists", existing.email, user=existing)
         db.session.commit()
         return redirect(url_for(".check_email"))
     user = User(
@@ -123,7 +124,7 @@ def set_password(token: str) -> t.Any:
     # A new password ends every login made with the old one, everywhere.
     sessions.revoke_all_for(user)
     if not first_time:
-        mail.queue("password_changed", user.email, user=user)
+        outbox.queue("password_changed", user.email, user=user)
     current_db().session.commit()
     signals.send(signals.password_set, user=user)
     flash(_("Your password is set. You can log in now."), "success")
