@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import current_app, url_for
 
 from .. import outbox, tokens
 from ..models import User
-from ..state import current_db
-
-
-def find_by_email(email: str) -> User | None:
-    """The account for an address, compared without regard to case."""
-    return current_db().session.scalar(
-        sa.select(User).where(User.email_key == email.strip().lower())
-    )
 
 
 def password_link(user: User) -> str:

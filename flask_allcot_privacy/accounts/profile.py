@@ -16,7 +16,7 @@ from ..models import DISPLAY_NAME_CHOICES, User
 from ..state import current_db
 from . import bp, passwords, sessions
 from .forms import ConfirmForm, ProfileForm
-from .mailings import find_by_email
+from .service import find_by_email
 
 #: Profile fields copied as they are from the form onto the member.
 PLAIN_FIELDS = (
