@@ -31,6 +31,8 @@ from collections import deque
 
 from flask import Flask, current_app
 
+__all__ = ["JOBS", "job", "mode", "run", "submit", "wait_idle"]
+
 log = logging.getLogger(__name__)
 
 Job = t.Callable[..., t.Any]

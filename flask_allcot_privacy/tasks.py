@@ -36,6 +36,8 @@ from flask import Flask, has_app_context
 
 from . import background
 
+__all__ = ["celery_init_app", "register_tasks"]
+
 
 def celery_init_app(app: Flask) -> Celery:
     """Flask's documented pattern: a Celery app whose tasks run in ``app``'s context.

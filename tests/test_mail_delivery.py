@@ -21,8 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from example_site import db
-from flask_allcot_privacy import ConfigurationError, background
-from flask_allcot_privacy import mail as outbox
+from flask_allcot_privacy import ConfigurationError, background, outbox
 from flask_allcot_privacy.clock import utcnow
 from flask_allcot_privacy.models import OutboxMessage, User
 

@@ -26,6 +26,8 @@ from . import background, smtp
 from .clock import utcnow
 from .models import OutboxMessage
 
+__all__ = ["DeliveryReport", "deliver_due", "queue", "render"]
+
 if t.TYPE_CHECKING:
     from .state import PrivacyState
 
