@@ -500,13 +500,18 @@ def test_a_wanted_script_type_waits_for_consent(app: Flask, client: CookieChecki
         )
 
     before = BeautifulSoup(client.get("/module").get_data(as_text=True), "html.parser")
-    for element in before.select("script"):
+    scripts = before.select("script")
+    assert [s.get("id") for s in scripts] == ["upper", "lower"], "both scripts are rendered"
+    for element in scripts:
+        assert element["src"] == "/stats.mjs"
         assert element["type"] == "text/plain"
         assert element["data-privacy-type"] == "module"
         assert list(element.attrs).count("type") == 1
     decide(client, "accept_all")
     after = BeautifulSoup(client.get("/module").get_data(as_text=True), "html.parser")
-    for element in after.select("script"):
+    scripts = after.select("script")
+    assert [s.get("id") for s in scripts] == ["upper", "lower"]
+    for element in scripts:
         assert element["type"] == "module"
         assert "data-privacy-type" not in element.attrs
 
