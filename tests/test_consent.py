@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import typing as t
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ from itsdangerous import URLSafeTimedSerializer
 from werkzeug.test import TestResponse
 
 from example_site import db
-from flask_allcot_privacy import cookies, tokens
+from flask_allcot_privacy import consent_allows, cookies, tokens
 from flask_allcot_privacy.clock import utcnow
 from flask_allcot_privacy.consent import catalogue, rendering
 from flask_allcot_privacy.cookies import CookieSpec
@@ -319,6 +320,33 @@ def test_a_consent_cookie_signed_with_another_key_grants_nothing(
 
     client.set_cookie("privacy_consent", real.value, domain="blog.test")
     assert is_live(analytics_scripts(client.get("/"))[0]), "the same payload, rightly signed"
+
+
+@pytest.mark.parametrize("forgery", ["plain_json", "payload_only", "no_signature", "bad_signature"])
+def test_an_unsigned_consent_cookie_grants_nothing(
+    app: Flask, client: CookieCheckingClient, forgery: str
+) -> None:
+    """P19, P24: a consent cookie whose signature fails is never read unsigned."""
+    decide(client, "accept_all")
+    real = client.get_cookie("privacy_consent", domain="blog.test")
+    assert real is not None
+    with app.test_request_context():
+        payload = tokens.read(tokens.CONSENT, real.value)
+    body, stamp, signature = real.value.rsplit(".", 2)  # a leading "." marks compression
+    value = {
+        "plain_json": json.dumps(payload, separators=(",", ":")),
+        "payload_only": body,
+        "no_signature": f"{body}.{stamp}.",
+        "bad_signature": f"{body}.{stamp}.{signature[::-1]}",
+    }[forgery]
+    assert value != real.value
+    client.set_cookie("privacy_consent", value, domain="blog.test")
+    page = client.get("/")
+    assert banner(page) is not None, "asked again, as a new visitor"
+    assert not is_live(analytics_scripts(page)[0])
+    with app.test_request_context("/", headers={"Cookie": f"privacy_consent={value}"}):
+        assert not consent_allows("marketing")
+        assert not consent_allows("analytics")
 
 
 def consent_cookie(response: TestResponse) -> str:
