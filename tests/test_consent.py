@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import typing as t
 from datetime import timedelta
@@ -322,7 +323,10 @@ def test_a_consent_cookie_signed_with_another_key_grants_nothing(
     assert is_live(analytics_scripts(client.get("/"))[0]), "the same payload, rightly signed"
 
 
-@pytest.mark.parametrize("forgery", ["plain_json", "payload_only", "no_signature", "bad_signature"])
+@pytest.mark.parametrize(
+    "forgery",
+    ["plain_json", "payload_only", "no_signature", "bad_signature", "base64_json", "uncompressed"],
+)
 def test_an_unsigned_consent_cookie_grants_nothing(
     app: Flask, client: CookieCheckingClient, forgery: str
 ) -> None:
@@ -333,11 +337,14 @@ def test_an_unsigned_consent_cookie_grants_nothing(
     with app.test_request_context():
         payload = tokens.read(tokens.CONSENT, real.value)
     body, stamp, signature = real.value.rsplit(".", 2)  # a leading "." marks compression
+    plain = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
     value = {
         "plain_json": json.dumps(payload, separators=(",", ":")),
         "payload_only": body,
         "no_signature": f"{body}.{stamp}.",
         "bad_signature": f"{body}.{stamp}.{signature[::-1]}",
+        "base64_json": plain,
+        "uncompressed": f"{plain}.{stamp}.{signature}",
     }[forgery]
     assert value != real.value
     client.set_cookie("privacy_consent", value, domain="blog.test")
