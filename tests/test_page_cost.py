@@ -29,8 +29,7 @@ from flask_allcot_privacy import Privacy
 from flask_allcot_privacy.clock import utcnow
 from flask_allcot_privacy.models import LoginSession, User
 
-from .conftest import FAST_HASHING, HOST, log_in
-from .helpers import CookieCheckingClient, soup
+from .helpers import FAST_HASHING, HOST, CookieCheckingClient, log_in, soup
 from .test_consent import BANNER_FORM, decide
 
 #: A host page: the example site's layout, the member's email, no query of the host's.

@@ -1,0 +1,270 @@
+"""The transactional mail outbox.
+
+:func:`queue` renders an email and adds it to ``db.session`` as an
+:class:`~.models.OutboxMessage`, so the message is committed, or rolled back,
+together with the change that caused it. After the request, messages queued
+by it are delivered with Flask-Mail off the request (see ``PRIVACY_MAIL_DELIVERY``
+and :mod:`.background`); a failed delivery stays in the outbox with its attempt
+count and the time of its next try (exponential backoff), and ``flask privacy
+send-mail`` delivers whatever is due. A worker claims a message before sending it,
+so several processes never send the same message twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import Flask, Response, current_app, g
+from flask_mail import Message
+from sqlalchemy.orm import Session
+
+from . import background, smtp
+from .clock import utcnow
+from .models import OutboxMessage
+
+__all__ = ["DeliveryReport", "deliver_due", "queue", "render"]
+
+if t.TYPE_CHECKING:
+    from .state import PrivacyState
+
+log = logging.getLogger(__name__)
+
+CATEGORIES = ("system", "marketing")
+#: The longest wait between two attempts, however many have failed.
+MAX_RETRY_WAIT = timedelta(hours=6)
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery run did, by outbox message id."""
+
+    sent: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+def _state() -> PrivacyState:
+    return t.cast("PrivacyState", current_app.extensions["allcot_privacy"])
+
+
+def render(template: str, **context: t.Any) -> tuple[str, str, str | None]:
+    """Render ``privacy/email/<template>.txt`` (and ``.html`` if present).
+
+    The text template sets the subject with ``{% set subject = ... %}``. Hosts
+    override either file by placing one at the same path in their templates.
+    """
+    env = current_app.jinja_env
+    current_app.update_template_context(context)
+    text_module = env.get_template(f"privacy/email/{template}.txt").make_module(context)
+    subject = str(getattr(text_module, "subject", "")).strip()
+    if not subject:
+        raise LookupError(
+            f"privacy/email/{template}.txt must set a subject: {{% set subject = ... %}}"
+        )
+    try:
+        html_template = env.get_template(f"privacy/email/{template}.html")
+    except LookupError:
+        html = None
+    else:
+        html = html_template.render(context)
+    return subject, str(text_module).strip() + "\n", html
+
+
+def queue(
+    template: str,
+    to: str | t.Sequence[str],
+    *,
+    category: str = "system",
+    reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
+    **context: t.Any,
+) -> OutboxMessage:
+    """Render an email and add it to the outbox in the current transaction.
+
+    The caller commits. Nothing is sent if the transaction rolls back.
+    """
+    if category not in CATEGORIES:
+        raise ValueError(f"category must be one of {CATEGORIES}, not {category!r}.")
+    recipients = [to] if isinstance(to, str) else list(to)
+    subject, text, html = render(template, **context)
+    all_headers = dict(headers or {})
+    if reply_to:
+        all_headers["Reply-To"] = reply_to
+    if category == "system":
+        all_headers.setdefault("Auto-Submitted", "auto-generated")
+    message = OutboxMessage(
+        category=category,
+        template=template,
+        sender=current_app.config["PRIVACY_MAIL_SENDER"],
+        recipients=recipients,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        headers=all_headers,
+        next_attempt_at=utcnow(),
+    )
+    session = _state().db.session
+    session.add(message)
+    session.flush()
+    g.setdefault("_privacy_queued_mail", []).append(message.id)
+    return message
+
+
+def _to_flask_mail(message: OutboxMessage) -> Message:
+    headers = dict(message.headers or {})
+    reply_to = headers.pop("Reply-To", None)
+    return Message(
+        subject=message.subject,
+        recipients=list(message.recipients),
+        body=message.body_text,
+        html=message.body_html,
+        sender=message.sender or current_app.config.get("MAIL_DEFAULT_SENDER"),
+        reply_to=reply_to,
+        extra_headers=headers or None,
+    )
+
+
+def _retry_wait(attempts: int) -> timedelta:
+    base: timedelta = current_app.config["PRIVACY_MAIL_RETRY_AFTER"]
+    return t.cast(timedelta, min(base * (2 ** (attempts - 1)), MAX_RETRY_WAIT))
+
+
+def deliver_due(ids: t.Iterable[int] | None = None, limit: int = 100) -> DeliveryReport:
+    """Send the outbox messages that are due (only ``ids`` if given), at most ``limit``.
+
+    Runs in its own database session, so it never commits the caller's work. Safe to
+    run in many processes at once (web threads, Celery workers, cron): see
+    :func:`claim_next`.
+    """
+    state = _state()
+    report = DeliveryReport()
+    wanted = None if ids is None else list(ids)
+    with Session(state.db.engine, expire_on_commit=False) as session:
+        for _ in range(limit):
+            claimed = claim_next(session, wanted)
+            if claimed is None:
+                break
+            message, email = claimed
+            _attempt(session, message, email, report)
+    return report
+
+
+# --- Delivery and scale: claiming and sending one message -------------------------
+
+
+def claim_next(
+    session: Session, ids: list[int] | None = None
+) -> tuple[OutboxMessage, Message] | None:
+    """Claim the next due message for this worker and build its email, or None.
+
+    The claim is committed before anything is sent: the row holds
+    ``claimed_until`` and one more attempt, so another worker skips it, and a worker
+    killed mid-send leaves it to be retried once the claim lapses
+    (``PRIVACY_MAIL_CLAIM_FOR``). On PostgreSQL (and MySQL) ``FOR UPDATE SKIP LOCKED``
+    lets concurrent workers take different rows without waiting for each other;
+    elsewhere the conditional UPDATE alone decides which worker wins a row.
+    """
+    config = current_app.config
+    while True:
+        now = utcnow()
+        claimable = sa.and_(
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.attempts < config["PRIVACY_MAIL_MAX_ATTEMPTS"],
+            sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        query = (
+            sa.select(OutboxMessage)
+            .where(claimable)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if ids is not None:
+            query = query.where(OutboxMessage.id.in_(ids))
+        message = session.scalars(query).first()
+        if message is None:
+            session.rollback()
+            return None
+        result = session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == message.id, claimable)
+            .values(
+                claimed_until=now + config["PRIVACY_MAIL_CLAIM_FOR"],
+                attempts=OutboxMessage.attempts + 1,
+            )
+            .execution_options(synchronize_session="fetch")
+        )
+        if t.cast(sa.CursorResult[t.Any], result).rowcount != 1:
+            session.rollback()  # another worker claimed it between our read and our write
+            continue
+        email = _to_flask_mail(message)
+        session.commit()
+        return message, email
+
+
+def _attempt(
+    session: Session, message: OutboxMessage, email: Message, report: DeliveryReport
+) -> None:
+    """Send one claimed message (no transaction open meanwhile) and record the outcome."""
+    try:
+        smtp.send(email)
+    except Exception as error:  # noqa: BLE001 - any failure leaves it for a retry
+        message.last_error = f"{type(error).__name__}: {error}"[:500]
+        message.next_attempt_at = utcnow() + _retry_wait(message.attempts)
+        message.claimed_until = None
+        report.failed.append(message.id)
+        log.warning(
+            "Outbox message %s (%s) not delivered, attempt %s: %s",
+            message.id,
+            message.template,
+            message.attempts,
+            type(error).__name__,
+        )
+    else:
+        message.sent_at = utcnow()
+        message.last_error = None
+        report.sent.append(message.id)
+    session.add(message)
+    session.commit()
+
+
+@background.job("privacy.deliver_outbox")
+def deliver_outbox(ids: list[int] | None = None) -> dict[str, list[int]]:
+    """The background job: deliver ``ids`` (a request's mail), or everything due."""
+    report = deliver_due(ids=ids, limit=len(ids) if ids is not None else 500)
+    return {"sent": report.sent, "failed": report.failed}
+
+
+def deliver_after_request(response: Response) -> Response:
+    """Hand the messages this request queued to the background once it is answered.
+
+    ``PRIVACY_MAIL_DELIVERY`` says where: ``after_response`` on this process's
+    background thread, ``celery`` on a Celery worker, ``cli`` nowhere (cron runs
+    ``flask privacy send-mail``). The visitor never waits for SMTP, and how long a
+    page takes says nothing about whether it sent mail (which would tell whether an
+    account exists).
+    """
+    queued = g.pop("_privacy_queued_mail", None)
+    if not queued or response.status_code >= 500:
+        return response
+    delivery = current_app.config["PRIVACY_MAIL_DELIVERY"]
+    if delivery == "cli":
+        return response
+    on = "celery" if delivery == "celery" else "thread"
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def hand_over() -> None:
+        with app.app_context():
+            background.submit("privacy.deliver_outbox", queued, on=on)
+
+    response.call_on_close(hand_over)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Deliver queued mail after each request."""
+    app.after_request(deliver_after_request)
