@@ -82,11 +82,18 @@ def queue(
 ) -> OutboxMessage:
     """Render an email and add it to the outbox in the current transaction.
 
-    The caller commits. Nothing is sent if the transaction rolls back.
+    The caller commits. Nothing is sent if the transaction rolls back. A ``marketing``
+    message for anyone who is not a current subscriber raises
+    :class:`~.marketing.subscriptions.NotSubscribed`.
     """
     if category not in CATEGORIES:
         raise ValueError(f"category must be one of {CATEGORIES}, not {category!r}.")
     recipients = [to] if isinstance(to, str) else list(to)
+    if category == "marketing":
+        # P20: marketing mail only to those who opted in; raises NotSubscribed otherwise.
+        from .marketing.subscriptions import require_subscribed
+
+        require_subscribed(recipients)
     subject, text, html = render(template, **context)
     all_headers = dict(headers or {})
     if reply_to:

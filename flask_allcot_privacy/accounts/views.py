@@ -20,6 +20,7 @@ from flask_login import current_user
 
 from .. import cookies, mail, ratelimit, signals, tokens
 from ..clock import utcnow
+from ..marketing import subscriptions
 from ..models import User
 from ..redirects import safe_target
 from ..state import current_db
@@ -66,9 +67,6 @@ def register() -> t.Any:
         email=email,
         email_key=email.lower(),
     )
-    if form.marketing_opt_in.data:
-        user.marketing_opt_in = True
-        user.marketing_opt_in_at = utcnow()
     db.session.add(user)
     try:
         db.session.flush()
@@ -79,6 +77,8 @@ def register() -> t.Any:
             return redirect(url_for(".check_email"))
         form.username.errors.append(_("This username is taken. Please choose another."))
         return _invalid("privacy/accounts/register.html", form=form)
+    # Pending until the set-password link proves the address (marketing double opt-in).
+    subscriptions.record_registration(user, opted_in=bool(form.marketing_opt_in.data))
     send_password_link(user, reason="welcome")
     db.session.commit()
     signals.send(signals.user_registered, user=user)
@@ -124,6 +124,7 @@ def set_password(token: str) -> t.Any:
     sessions.revoke_all_for(user)
     if not first_time:
         mail.queue("password_changed", user.email, user=user)
+    subscriptions.confirm_by_password_link(user)
     current_db().session.commit()
     signals.send(signals.password_set, user=user)
     flash(_("Your password is set. You can log in now."), "success")
