@@ -141,7 +141,6 @@ class Privacy:
         return send_marketing(template, **context)
 
 
-
 def share_tables(db: SQLAlchemy) -> None:
     """Put the extension's tables into the host's ``db.metadata``.
 

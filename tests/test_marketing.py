@@ -77,7 +77,8 @@ def test_only_subscribers_get_marketing_with_both_headers_and_one_click_P20_P22(
     message = smtp.last_to("ann@example.test")
     assert message["Subject"] == "News from ALLCOT Blog"
     header = message["List-Unsubscribe"]
-    assert header.startswith("<https://blog.test/privacy/unsubscribe/") and header.endswith(">")
+    assert header.startswith("<https://blog.test/privacy/unsubscribe/")
+    assert header.endswith(">")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["Auto-Submitted"] is None, "marketing is not an auto-generated system mail"
     unsubscribe_url = header[1:-1]
@@ -125,7 +126,8 @@ def test_footer_link_opens_a_page_and_only_its_button_unsubscribes_P22(
     assert soup(page).select_one("form[method=post] button") is not None
     assert page.headers["Cache-Control"] == "private, no-store"
     row = subscription(app, "ann@example.test")
-    assert row is not None and row.status == "subscribed", "a GET must change nothing"
+    assert row is not None
+    assert row.status == "subscribed", "a GET must change nothing"
 
     done = visitor.submit(path_of(link), base_url="https://blog.test")
     assert done.status_code == 200
@@ -139,7 +141,8 @@ def test_footer_link_opens_a_page_and_only_its_button_unsubscribes_P22(
     assert again.status_code == 200
     assert "You are unsubscribed" in main_text(again)
     row = subscription(app, "ann@example.test")
-    assert row is not None and row.opted_out_at == first_opt_out
+    assert row is not None
+    assert row.opted_out_at == first_opt_out
     assert "You are unsubscribed" in main_text(visitor.get(path_of(link)))
 
 
@@ -167,7 +170,8 @@ def test_double_opt_in_through_the_smtp_sink_P20(
     assert page.status_code == 200
     assert soup(page).select_one("input[name=tracking]") is None, "tracking is off by default"
     pending = subscription(app, "ann@example.test")
-    assert pending is not None and pending.status == "pending", "a GET must change nothing"
+    assert pending is not None
+    assert pending.status == "pending", "a GET must change nothing"
 
     done = client.submit(path_of(link))
     assert done.status_code == 200
@@ -202,7 +206,8 @@ def test_a_confirmation_without_csrf_token_is_refused(
     [link] = [u for u in links_in(smtp.last_to("ann@example.test")) if "/confirm/" in u]
     assert client.post(path_of(link)).status_code == 400
     row = subscription(app, "ann@example.test")
-    assert row is not None and row.status == "pending"
+    assert row is not None
+    assert row.status == "pending"
 
 
 def test_subscribe_answers_the_same_whatever_the_address(
@@ -225,10 +230,12 @@ def test_subscribe_answers_the_same_whatever_the_address(
     note = smtp.last_to("ann@example.test")
     assert "already receives it" in text_body(note)
     row = subscription(app, "ann@example.test")
-    assert row is not None and row.status == "subscribed"
+    assert row is not None
+    assert row.status == "subscribed"
     # A member's address gets the same confirmation link, tied to the account.
     members_row = subscription(app, "reader@example.test")
-    assert members_row is not None and members_row.user_id is not None
+    assert members_row is not None
+    assert members_row.user_id is not None
 
 
 def test_bad_email_is_answered_beside_the_field(client: CookieCheckingClient) -> None:
@@ -261,17 +268,23 @@ def test_registration_opt_in_waits_for_the_set_password_link_P20(
     assert (row.status, row.source) == ("pending", "registration")
     with app.app_context():
         user = db.session.scalar(sa.select(User).where(User.username == "ann"))
-        assert user is not None and user.marketing_opt_in is True and row.user_id == user.id
+        assert user is not None
+        assert user.marketing_opt_in is True
+        assert row.user_id == user.id
 
     [link] = [u for u in links_in(smtp.last_to("ann@example.test")) if "/set-password/" in u]
     response = client.submit(
         path_of(link),
-        {"password": "correct-horse-battery-staple", "password_confirm": "correct-horse-battery-staple"},
+        {
+            "password": "correct-horse-battery-staple",
+            "password_confirm": "correct-horse-battery-staple",
+        },
     )
     assert response.status_code == 302
     row = subscription(app, "ann@example.test")
     assert row is not None
-    assert row.status == "subscribed" and row.confirmed_at is not None
+    assert row.status == "subscribed"
+    assert row.confirmed_at is not None
 
 
 def test_profile_ticking_and_unticking_are_recorded_P20(
@@ -281,7 +294,8 @@ def test_profile_ticking_and_unticking_are_recorded_P20(
     row = subscription(app, "reader@example.test")
     assert row is not None
     assert (row.status, row.source) == ("subscribed", "profile")
-    assert row.opted_in_at is not None and row.confirmed_at is not None
+    assert row.opted_in_at is not None
+    assert row.confirmed_at is not None
     assert member(app, t.cast(int, row.user_id)).marketing_opt_in is True
     _profile_choice(logged_in, False)
     row = subscription(app, "reader@example.test")
@@ -299,7 +313,8 @@ def test_unsubscribing_by_link_unticks_the_members_profile(
     app.test_client().post(path_of(header[1:-1]), data={"List-Unsubscribe": "One-Click"})
     page = soup(logged_in.get("/account/profile"))
     box = page.select_one("input[name=marketing_opt_in]")
-    assert box is not None and not box.has_attr("checked")
+    assert box is not None
+    assert not box.has_attr("checked")
 
 
 def test_system_mail_reaches_non_subscribers_P21(
@@ -378,7 +393,8 @@ def test_members_who_opted_in_before_subscriptions_are_adopted(
     send_newsletter(app)
     assert {m["X-Envelope-To"] for m in smtp.messages} == {"early@example.test"}
     row = subscription(app, "early@example.test")
-    assert row is not None and (row.status, row.source) == ("subscribed", "legacy")
+    assert row is not None
+    assert (row.status, row.source) == ("subscribed", "legacy")
 
 
 def test_send_marketing_cli_on_the_example_site_P22(
@@ -419,8 +435,11 @@ def test_a_marketing_template_without_the_unsubscribe_footer_is_refused_P22(
     assert result.exit_code != 0
     assert "no unsubscribe link" in result.output
     with app.app_context():
-        assert db.session.scalar(
-            sa.select(sa.func.count()).select_from(OutboxMessage).where(
-                OutboxMessage.category == "marketing"
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.category == "marketing")
             )
-        ) == 0
+            == 0
+        )

@@ -31,7 +31,9 @@ def _add_events(app: Flask, address: str, count: int) -> None:
         row = db.session.scalar(sa.select(Subscription).where(Subscription.email == address))
         assert row is not None
         for n in range(count):
-            db.session.add(MailEvent(subscription_id=row.id, kind="click", url=f"https://x.test/{n}"))
+            db.session.add(
+                MailEvent(subscription_id=row.id, kind="click", url=f"https://x.test/{n}")
+            )
         db.session.commit()
 
 
@@ -86,13 +88,13 @@ def test_a_members_subscription_follows_their_email_change(
     logged_in.submit(path_of(link), form_selector="main form[method=post]")
     assert subscription(app, "reader@example.test") is None
     row = subscription(app, "new@example.test")
-    assert row is not None and row.status == "subscribed" and row.user_id is not None
+    assert row is not None
+    assert row.status == "subscribed"
+    assert row.user_id is not None
 
 
 @pytest.mark.skipif(not SERVER_DATABASE, reason="concurrency is proven on PostgreSQL")
-def test_concurrent_subscriptions_of_one_address_make_one_row(
-    app: Flask, smtp: SMTPSink
-) -> None:
+def test_concurrent_subscriptions_of_one_address_make_one_row(app: Flask, smtp: SMTPSink) -> None:
     """Eight requests at once for one address: one row, no error page."""
     app.config["PRIVACY_RATELIMIT_ENABLED"] = False
     clients = [t.cast(CookieCheckingClient, app.test_client()) for _ in range(8)]
@@ -109,7 +111,9 @@ def test_concurrent_subscriptions_of_one_address_make_one_row(
         barrier.wait()
         statuses.append(each.post("/privacy/subscribe", data=data).status_code)
 
-    threads = [threading.Thread(target=post, args=pair) for pair in zip(clients, forms)]
+    threads = [
+        threading.Thread(target=post, args=pair) for pair in zip(clients, forms, strict=False)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -23,7 +23,9 @@ TRACKING_ON = {**HTTPS, "PRIVACY_MAIL_TRACKING": True}
 
 def _events(app: Flask) -> list[tuple[str, str]]:
     with app.app_context():
-        return [(e.kind, e.url) for e in db.session.scalars(sa.select(MailEvent).order_by(MailEvent.id))]
+        return [
+            (e.kind, e.url) for e in db.session.scalars(sa.select(MailEvent).order_by(MailEvent.id))
+        ]
 
 
 def _html(message: t.Any) -> BeautifulSoup:
@@ -45,7 +47,8 @@ def test_tracking_is_off_by_default_even_with_consent_P23(
     """P23: without PRIVACY_MAIL_TRACKING no pixel and no rewritten link, consent or not."""
     subscribe_visitor(client, smtp, "ann@example.test", tracking=True)
     row = subscription(app, "ann@example.test")
-    assert row is not None and row.tracking_consent is False, "not even asked while off"
+    assert row is not None
+    assert row.tracking_consent is False, "not even asked while off"
     with app.app_context():
         db.session.execute(sa.text("UPDATE privacy_subscription SET tracking_consent = true"))
         db.session.commit()
@@ -65,15 +68,19 @@ def test_tracking_only_for_subscribers_who_agreed_P23(
     client.submit("/privacy/subscribe", {"email": "ann@example.test"})
     [link] = [u for u in links_in(smtp.last_to("ann@example.test")) if "/confirm/" in u]
     box = soup(client.get(path_of(link))).select_one("input[name=tracking]")
-    assert box is not None and not box.has_attr("checked"), "asked, never pre-checked"
+    assert box is not None
+    assert not box.has_attr("checked"), "asked, never pre-checked"
     client.submit(path_of(link), {"tracking": True})
     subscribe_visitor(t.cast(CookieCheckingClient, app.test_client()), smtp, "bob@example.test")
     ann = subscription(app, "ann@example.test")
-    assert ann is not None and ann.tracking_consent and ann.tracking_consent_at is not None
+    assert ann is not None
+    assert ann.tracking_consent
+    assert ann.tracking_consent_at is not None
 
     send_newsletter(app)
     untracked = smtp.last_to("bob@example.test")
-    assert _html(untracked).select("img") == [] and _click_links(untracked) == []
+    assert _html(untracked).select("img") == []
+    assert _click_links(untracked) == []
 
     tracked = smtp.last_to("ann@example.test")
     [pixel] = _html(tracked).select("img")
@@ -85,7 +92,8 @@ def test_tracking_only_for_subscribers_who_agreed_P23(
     assert _events(app) == []
 
     opened = app.test_client().get(path_of(str(pixel["src"])))
-    assert opened.status_code == 200 and opened.mimetype == "image/gif"
+    assert opened.status_code == 200
+    assert opened.mimetype == "image/gif"
     followed = app.test_client().get(path_of(click))
     assert followed.status_code == 302
     assert followed.location == "https://blog.test/"

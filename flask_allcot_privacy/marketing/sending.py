@@ -39,13 +39,16 @@ def template_path(template: str) -> str:
 def check_template(template: str) -> None:
     """Raise :class:`LookupError` with the path to create when the template does not exist."""
     if "/" in template or "\\" in template or template.startswith("."):
-        raise LookupError(f"A marketing template is a plain name such as 'newsletter', not {template!r}.")
+        raise LookupError(
+            f"A marketing template is a plain name such as 'newsletter', not {template!r}."
+        )
     try:
         current_app.jinja_env.get_template(template_path(template))
     except TemplateNotFound:
         raise LookupError(
             f"No marketing template {template!r}: create {template_path(template)} "
-            "(and optionally .html) in your templates, extending privacy/email/marketing/layout.txt."
+            "(and optionally .html) in your templates, extending "
+            "privacy/email/marketing/layout.txt."
         ) from None
 
 
@@ -109,7 +112,7 @@ def send_marketing(template: str, **context: t.Any) -> int:
 
 def _queue_one(
     template: str,
-    row: sa.Row[t.Any],
+    row: t.Any,
     campaign_id: int,
     url_options: dict[str, t.Any],
     track: bool,

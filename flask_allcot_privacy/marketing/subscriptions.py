@@ -58,7 +58,9 @@ def find(address: str) -> Subscription | None:
 
 
 #: Addresses a send in progress read as ``subscribed`` in this very transaction.
-_vouched: ContextVar[frozenset[str]] = ContextVar("privacy_vouched_subscribers", default=frozenset())
+_vouched: ContextVar[frozenset[str]] = ContextVar(
+    "privacy_vouched_subscribers", default=frozenset()
+)
 
 
 @contextlib.contextmanager
@@ -176,7 +178,9 @@ def request_by_visitor(address: str) -> Subscription:
 
 
 def _member_id(address: str) -> int | None:
-    return current_db().session.scalar(sa.select(User.id).where(User.email_key == email_key(address)))
+    return current_db().session.scalar(
+        sa.select(User.id).where(User.email_key == email_key(address))
+    )
 
 
 def confirm_token(row: Subscription) -> str:

@@ -6,6 +6,7 @@ so a mail scanner that follows links neither subscribes nor unsubscribes anyone.
 
 from __future__ import annotations
 
+import contextlib
 import typing as t
 
 import sqlalchemy as sa
@@ -36,7 +37,9 @@ def subscribe() -> t.Any:
     address = form.email.data
     ratelimit.hit_per_ip("email-forms", "PRIVACY_EMAIL_LIMIT_PER_IP")
     # Per address too, known or not, so nobody can flood someone's inbox with confirmations.
-    ratelimit.hit("subscribe-address", "PRIVACY_EMAIL_LIMIT_PER_ADDRESS", subscriptions.email_key(address))
+    ratelimit.hit(
+        "subscribe-address", "PRIVACY_EMAIL_LIMIT_PER_ADDRESS", subscriptions.email_key(address)
+    )
     session = current_db().session
     try:
         row = subscriptions.request_by_visitor(address)
@@ -119,13 +122,17 @@ def unsubscribe(token: str) -> t.Any:
     try:
         row = subscriptions.for_unsubscribe_token(token)
     except tokens.TokenError as error:
-        messages = {
-            "expired": _("This unsubscribe link has expired. Use the link in a newer email, or log in and untick the newsletter on your profile."),
-        }
+        if error.reason == "expired":
+            message = _(
+                "This unsubscribe link has expired. Use the link in a newer email, "
+                "or log in and untick the newsletter on your profile."
+            )
+        else:
+            message = _("This link is not valid. Check that you copied all of it.")
         body = render_template(
             "privacy/errors/error.html",
             title=_("This link cannot be used"),
-            message=messages.get(error.reason, _("This link is not valid. Check that you copied all of it.")),
+            message=message,
             link=None,
         )
         return body, 410 if error.reason == "expired" else 400
@@ -156,10 +163,8 @@ def _record(payload: dict[str, t.Any], kind: str, url: str = "") -> None:
 @bp.route("/m/open/<token>")
 def mail_open(token: str) -> Response:
     """The open pixel: always a transparent GIF; counted only when the token is valid."""
-    try:
+    with contextlib.suppress(tokens.TokenError):
         _record(tokens.read(tokens.MAIL_OPEN, token), "open")
-    except tokens.TokenError:
-        pass
     return Response(tracking.PIXEL, mimetype="image/gif")
 
 
