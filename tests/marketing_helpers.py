@@ -55,6 +55,6 @@ def send_newsletter(app: Flask) -> t.Any:
     return queued
 
 
-def outbox(app: Flask) -> list[OutboxMessage]:
+def outbox_rows(app: Flask) -> list[OutboxMessage]:
     with app.app_context():
         return list(db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)))

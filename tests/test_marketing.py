@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from example_site import db
-from flask_allcot_privacy import mail
+from flask_allcot_privacy import outbox
 from flask_allcot_privacy.marketing import subscriptions
 from flask_allcot_privacy.marketing.subscriptions import NotSubscribed
 from flask_allcot_privacy.models import MarketingCampaign, OutboxMessage, User
@@ -28,7 +28,7 @@ from .helpers import (
 from .marketing_helpers import (
     HTTPS,
     member,
-    outbox,
+    outbox_rows,
     send_newsletter,
     subscribe_visitor,
     subscription,
@@ -85,7 +85,7 @@ def test_only_subscribers_get_marketing_with_both_headers_and_one_click_P20_P22(
     assert unsubscribe_url in links_in(message), "the text footer carries the same link"
     footer_links = [a["href"] for a in soup_of(html_body(message)).select("a")]
     assert unsubscribe_url in footer_links
-    assert {row.category for row in outbox(app) if row.template == "marketing/newsletter"} == {
+    assert {row.category for row in outbox_rows(app) if row.template == "marketing/newsletter"} == {
         "marketing"
     }
 
@@ -331,16 +331,16 @@ def test_system_mail_reaches_non_subscribers_P21(
     assert message["List-Unsubscribe"] is None
     with app.test_request_context():
         # System mail to an address with no subscription at all: queued and delivered.
-        mail.queue("password_changed", "nobody@example.test", user=User(username="nobody"))
+        outbox.queue("password_changed", "nobody@example.test", user=User(username="nobody"))
         db.session.commit()
-        mail.deliver_due()
+        outbox.deliver_due()
     assert smtp.last_to("nobody@example.test")
 
 
 def test_outbox_refuses_marketing_for_non_subscribers_P20(
     app: Flask, client: CookieCheckingClient, smtp: SMTPSink
 ) -> None:
-    """P20: mail.queue raises NotSubscribed for unknown, pending and unsubscribed addresses."""
+    """P20: outbox.queue raises NotSubscribed for unknown, pending and unsubscribed addresses."""
     subscribe_visitor(client, smtp, "ann@example.test")
     client.submit("/privacy/subscribe", {"email": "pat@example.test"})
     with app.test_request_context():
@@ -350,14 +350,14 @@ def test_outbox_refuses_marketing_for_non_subscribers_P20(
         db.session.commit()
         for address in ("stranger@example.test", "pat@example.test", "ann@example.test"):
             with pytest.raises(NotSubscribed, match="not current subscribers"):
-                mail.queue(
+                outbox.queue(
                     "marketing/newsletter",
                     address,
                     category="marketing",
                     unsubscribe_url="https://blog.test/x",
                 )
         db.session.rollback()
-    assert [m for m in outbox(app) if m.category == "marketing"] == []
+    assert [m for m in outbox_rows(app) if m.category == "marketing"] == []
 
 
 def test_send_marketing_works_in_batches(
@@ -375,7 +375,7 @@ def test_send_marketing_works_in_batches(
     with app.test_request_context(base_url="https://blog.test"):
         queued = app.extensions["allcot_privacy"].privacy.send_marketing("newsletter")
     assert queued == 5
-    rows = [m for m in outbox(app) if m.category == "marketing"]
+    rows = [m for m in outbox_rows(app) if m.category == "marketing"]
     assert sorted(r.recipients[0] for r in rows) == [f"m{n}@example.test" for n in range(5)]
     assert len({r.headers["List-Unsubscribe"] for r in rows}) == 5, "one link per subscriber"
     with app.app_context():
@@ -406,7 +406,7 @@ def test_send_marketing_cli_on_the_example_site_P22(
     result = runner.invoke(args=["privacy", "send-marketing", "newsletter"])
     assert result.exit_code == 0, result.output
     assert "Queued 1 marketing email(s)" in result.output
-    [row] = [m for m in outbox(app) if m.category == "marketing"]
+    [row] = [m for m in outbox_rows(app) if m.category == "marketing"]
     assert row.sent_at is None, "delivered by send-mail, not by the command that queued it"
     assert row.recipients == ["ann@example.test"]
 

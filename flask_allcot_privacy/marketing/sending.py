@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request, url_for
 from jinja2 import TemplateNotFound
 
-from .. import mail
+from .. import outbox
 from ..models import MarketingCampaign, OutboxMessage, Subscription
 from ..state import current_db
 from . import subscriptions, tracking
@@ -120,7 +120,7 @@ def _queue_one(
 ) -> OutboxMessage:
     token = subscriptions.unsubscribe_token(row.id, row.email)
     unsubscribe_url = url_for("privacy_marketing.unsubscribe", token=token, **url_options)
-    message = mail.queue(
+    message = outbox.queue(
         f"marketing/{template}",
         row.email,
         category="marketing",

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import mail, ratelimit, tokens
+from .. import outbox, ratelimit, tokens
 from ..models import MailEvent, Subscription
 from ..state import current_db
 from . import bp, subscriptions, tracking
@@ -51,14 +51,14 @@ def subscribe() -> t.Any:
     # The same page whatever the address: subscribed, pending, a member's or unknown.
     if row.status == "subscribed":
         token = subscriptions.unsubscribe_token(row.id, row.email)
-        mail.queue(
+        outbox.queue(
             "subscription_active",
             row.email,
             unsubscribe_url=url_for(".unsubscribe", token=token, _external=True),
         )
     else:
         hours = int(current_app.config["PRIVACY_SUBSCRIBE_CONFIRM_WITHIN"].total_seconds() // 3600)
-        mail.queue(
+        outbox.queue(
             "subscription_confirm",
             row.email,
             link=url_for(".confirm", token=subscriptions.confirm_token(row), _external=True),
