@@ -443,3 +443,13 @@ def test_a_marketing_template_without_the_unsubscribe_footer_is_refused_P22(
             )
             == 0
         )
+
+
+def test_the_example_site_offers_the_newsletter_form(client: CookieCheckingClient) -> None:
+    """Every page links to the form; the form posts ``email`` to /privacy/subscribe."""
+    home = soup(client.get("/"))
+    assert home.select("a[href='/privacy/subscribe']")
+    form = soup(client.get("/privacy/subscribe")).select_one("main form[method=post]")
+    assert form is not None
+    assert form["action"] == "/privacy/subscribe"
+    assert {str(i["name"]) for i in form.select("input[name]")} == {"csrf_token", "email"}
