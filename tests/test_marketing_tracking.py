@@ -136,3 +136,28 @@ def test_click_links_are_no_open_redirect_P23(
         assert response.status_code == 400, bad
         assert "Location" not in response.headers
     assert _events(app) == []
+
+
+@pytest.mark.parametrize("extra_config", [TRACKING_ON])
+def test_a_subscriber_can_stop_tracking_and_keep_the_newsletter_P23(
+    app: Flask, client: CookieCheckingClient, smtp: SMTPSink
+) -> None:
+    subscribe_visitor(client, smtp, "ann@example.test", tracking=True)
+    send_newsletter(app)
+    unsubscribe = path_of(smtp.last_to("ann@example.test")["List-Unsubscribe"][1:-1])
+    visitor = t.cast(CookieCheckingClient, app.test_client())
+    page = visitor.get(unsubscribe)
+    stop = soup(page).select_one("form[action$='/tracking']")
+    assert stop is not None
+    assert visitor.post(str(stop["action"])).status_code == 400, "its form needs the CSRF token"
+    done = visitor.submit(unsubscribe, form_selector="form[action$='/tracking']")
+    assert done.status_code == 200
+    row = subscription(app, "ann@example.test")
+    assert row is not None
+    assert (row.status, row.tracking_consent) == ("subscribed", False)
+    smtp.messages.clear()
+    send_newsletter(app)
+    message = smtp.last_to("ann@example.test")
+    assert _html(message).select("img") == []
+    assert _click_links(message) == []
+    assert soup(visitor.get(unsubscribe)).select_one("form[action$='/tracking']") is None

@@ -14,6 +14,7 @@ from flask import Response, abort, current_app, redirect, render_template, reque
 from flask_babel import gettext as _
 
 from .. import outbox, ratelimit, tokens
+from ..accounts.forms import ConfirmForm
 from ..models import MailEvent, Subscription
 from ..state import current_db
 from . import bp, subscriptions, tracking
@@ -143,7 +144,34 @@ def unsubscribe(token: str) -> t.Any:
             current_db().session.commit()
         return render_template("privacy/marketing/unsubscribe.html", done=True)
     done = row is None or row.status == "unsubscribed"
-    return render_template("privacy/marketing/unsubscribe.html", done=done)
+    return render_template(
+        "privacy/marketing/unsubscribe.html",
+        done=done,
+        tracking_form=_tracking_form_for(row),
+        token=token,
+    )
+
+
+def _tracking_form_for(row: Subscription | None) -> ConfirmForm | None:
+    """The "stop tracking" form, offered while the subscriber's tracking consent holds."""
+    if row is None or row.status != "subscribed" or not row.tracking_consent:
+        return None
+    return ConfirmForm(prefix="tracking")
+
+
+@bp.route("/unsubscribe/<token>/tracking", methods=["POST"])
+def stop_tracking(token: str) -> t.Any:
+    """Withdraw the tracking consent (P23) and keep the newsletter; a form with CSRF."""
+    try:
+        row = subscriptions.for_unsubscribe_token(token)
+    except tokens.TokenError:
+        abort(400)
+    if not ConfirmForm(prefix="tracking").validate_on_submit():
+        abort(400)
+    if row is not None and row.tracking_consent:
+        subscriptions.set_tracking(row, False)
+        current_db().session.commit()
+    return render_template("privacy/marketing/tracking_stopped.html")
 
 
 def _record(payload: dict[str, t.Any], kind: str, url: str = "") -> None:
