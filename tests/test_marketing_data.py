@@ -121,3 +121,43 @@ def test_concurrent_subscriptions_of_one_address_make_one_row(app: Flask, smtp: 
     assert statuses == [302] * len(clients)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Subscription)) == 1
+
+
+def test_a_hosts_csrf_protect_lets_the_one_click_post_through(tmp_path: t.Any) -> None:
+    """RFC 8058: with Flask-WTF's CSRFProtect on the host, the one-click POST still works."""
+    from flask_mail import Mail
+    from flask_sqlalchemy import SQLAlchemy
+    from flask_wtf.csrf import CSRFProtect
+
+    from flask_allcot_privacy import Privacy
+    from flask_allcot_privacy.marketing import subscriptions
+
+    from .conftest import FAST_HASHING
+
+    host = Flask("host")
+    host.config.update(
+        SECRET_KEY="host-secret",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'host.sqlite'}",
+        SERVER_NAME="host.test",
+        PRIVACY_EMAIL_ALLOW_TEST_DOMAINS=True,
+        **FAST_HASHING,
+    )
+    host_db, host_mail = SQLAlchemy(), Mail()
+    host_db.init_app(host)
+    host_mail.init_app(host)
+    CSRFProtect(host)
+    Privacy().init_app(host, db=host_db, mail=host_mail)
+    with host.test_request_context():
+        host_db.create_all()
+        row = subscriptions.request_by_visitor("ann@example.test")
+        host_db.session.flush()
+        subscriptions.confirm(row, tracking=False)
+        host_db.session.commit()
+        token = subscriptions.unsubscribe_token(row.id, row.email)
+    client = host.test_client()
+    assert client.post("/privacy/subscribe", data={"email": "x@example.test"}).status_code == 400
+    response = client.post(f"/privacy/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    with host.app_context():
+        assert host_db.session.scalar(sa.select(Subscription.status)) == "unsubscribed"
+        host_db.engine.dispose()
