@@ -14,12 +14,12 @@ from flask_allcot_privacy.marketing import subscriptions
 from flask_allcot_privacy.marketing.subscriptions import NotSubscribed
 from flask_allcot_privacy.models import MarketingCampaign, OutboxMessage, User
 
-from .conftest import log_in
 from .helpers import (
     CookieCheckingClient,
     SMTPSink,
     html_body,
     links_in,
+    log_in,
     main_text,
     path_of,
     soup,
@@ -365,7 +365,7 @@ def test_send_marketing_works_in_batches(
 ) -> None:
     """Bounded memory: with a batch of 2, five subscribers are queued in three commits."""
     app.config["PRIVACY_MARKETING_BATCH_SIZE"] = 2
-    ids = [make_member(f"m{n}").id for n in range(5)]
+    ids = [make_member(f"member{n}").id for n in range(5)]
     with app.test_request_context():
         for user_id in ids:
             user = db.session.get(User, user_id)
@@ -376,7 +376,7 @@ def test_send_marketing_works_in_batches(
         queued = app.extensions["allcot_privacy"].privacy.send_marketing("newsletter")
     assert queued == 5
     rows = [m for m in outbox_rows(app) if m.category == "marketing"]
-    assert sorted(r.recipients[0] for r in rows) == [f"m{n}@example.test" for n in range(5)]
+    assert sorted(r.recipients[0] for r in rows) == [f"member{n}@example.test" for n in range(5)]
     assert len({r.headers["List-Unsubscribe"] for r in rows}) == 5, "one link per subscriber"
     with app.app_context():
         [campaign] = db.session.scalars(sa.select(MarketingCampaign))

@@ -132,7 +132,7 @@ def test_a_hosts_csrf_protect_lets_the_one_click_post_through(tmp_path: t.Any) -
     from flask_allcot_privacy import Privacy
     from flask_allcot_privacy.marketing import subscriptions
 
-    from .conftest import FAST_HASHING
+    from .helpers import FAST_HASHING
 
     host = Flask("host")
     host.config.update(
