@@ -17,6 +17,7 @@ import resource
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -38,7 +39,7 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(size: int, batch: int, folder: Path) -> dict[str, float]:
+def run(size: int, batch: int, folder: Path, trace: bool = False) -> dict[str, float]:
     app = create_app(
         {
             "TESTING": True,
@@ -79,10 +80,14 @@ def run(size: int, batch: int, folder: Path) -> dict[str, float]:
     privacy = app.extensions["allcot_privacy"].privacy
     gc.collect()
     before_rss, before_peak = _rss_mib(), _peak_mib()
+    if trace:
+        tracemalloc.start()
     started = time.perf_counter()
     with app.test_request_context(base_url="https://blog.example"):
         queued = privacy.send_marketing("newsletter")
     seconds = time.perf_counter() - started
+    heap_peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else float("nan")
+    tracemalloc.stop()
     growth = max(0.0, _peak_mib() - max(before_rss, before_peak))
     with app.app_context():
         in_outbox = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage))
@@ -96,6 +101,7 @@ def run(size: int, batch: int, folder: Path) -> dict[str, float]:
         "rate": queued / seconds if seconds else 0.0,
         "growth": growth,
         "rss_before": before_rss,
+        "heap_peak": heap_peak,
     }
 
 
@@ -103,18 +109,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="also report the Python heap's peak while sending (slower)",
+    )
     options = parser.parse_args()
     print(f"send_marketing('newsletter'), SQLite, batch {options.batch}")
-    header = ("subscribers", "queued", "seconds", "msg/s", "RSS before", "peak growth")
-    print("{:>12} {:>8} {:>8} {:>7} {:>11} {:>12}".format(*header))
+    header = ("subscribers", "queued", "seconds", "msg/s", "RSS before", "peak growth", "heap peak")
+    print("{:>12} {:>8} {:>8} {:>7} {:>11} {:>12} {:>10}".format(*header))
     with tempfile.TemporaryDirectory() as folder:
         for size in sorted(options.sizes):
-            result = run(size, options.batch, Path(folder))
+            result = run(size, options.batch, Path(folder), options.tracemalloc)
             assert result["queued"] == result["outbox"] == size, result
             print(
                 f"{size:>12,} {result['queued']:>8,.0f} {result['seconds']:>8.1f} "
                 f"{result['rate']:>7.0f} {result['rss_before']:>8.1f} MiB "
-                f"{result['growth']:>8.1f} MiB"
+                f"{result['growth']:>8.1f} MiB {result['heap_peak']:>6.1f} MiB"
             )
 
 
