@@ -161,3 +161,35 @@ def test_a_subscriber_can_stop_tracking_and_keep_the_newsletter_P23(
     assert _html(message).select("img") == []
     assert _click_links(message) == []
     assert soup(visitor.get(unsubscribe)).select_one("form[action$='/tracking']") is None
+
+
+@pytest.mark.parametrize("extra_config", [TRACKING_ON])
+def test_an_unsubscribe_link_in_the_content_is_never_tracked_P22_P23(
+    app: Flask, client: CookieCheckingClient, smtp: SMTPSink
+) -> None:
+    from jinja2 import ChoiceLoader, DictLoader
+
+    app.jinja_env.loader = ChoiceLoader(
+        [
+            DictLoader(
+                {
+                    "privacy/email/marketing/inline.txt": (
+                        '{% extends "privacy/email/marketing/layout.txt" %}'
+                        "{% set subject = 'Hi' %}{% block content %}Leave: {{ unsubscribe_url }} "
+                        "or read https://blog.test/posts{% endblock %}"
+                    )
+                }
+            ),
+            t.cast(t.Any, app.jinja_env.loader),
+        ]
+    )
+    subscribe_visitor(client, smtp, "ann@example.test", tracking=True)
+    result = app.test_cli_runner().invoke(args=["privacy", "send-marketing", "inline"])
+    assert result.exit_code == 0, result.output
+    app.test_cli_runner().invoke(args=["privacy", "send-mail"])
+    message = smtp.last_to("ann@example.test")
+    unsubscribe = message["List-Unsubscribe"][1:-1]
+    links = links_in(message)
+    assert links.count(unsubscribe) == 2, "in the content and in the footer, untouched"
+    assert not any(link.endswith("/posts") for link in links)
+    assert sum("/m/click/" in link for link in links) == 1
