@@ -135,10 +135,24 @@ def _claim(session: Session, message_id: int) -> bool:
     return t.cast(sa.CursorResult[t.Any], result).rowcount == 1
 
 
+class _Message(Message):
+    """Flask-Mail's message, with headers folded at RFC 5322's 998 characters, not 78.
+
+    At 78 the email package encodes a long unbreakable header as RFC 2047 words, which
+    would garble ``List-Unsubscribe: <https://...>``: RFC 2369 allows no folding inside
+    the brackets, and mail providers read the URL as it is.
+    """
+
+    def _message(self) -> t.Any:
+        built = super()._message()
+        built.policy = built.policy.clone(max_line_length=998)
+        return built
+
+
 def _to_flask_mail(message: OutboxMessage) -> Message:
     headers = dict(message.headers or {})
     reply_to = headers.pop("Reply-To", None)
-    return Message(
+    return _Message(
         subject=message.subject,
         recipients=list(message.recipients),
         body=message.body_text,

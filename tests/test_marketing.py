@@ -80,6 +80,10 @@ def test_only_subscribers_get_marketing_with_both_headers_and_one_click_P20_P22(
     assert header.startswith("<https://blog.test/privacy/unsubscribe/")
     assert header.endswith(">")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # As sent: one unbroken, unencoded <URL> (RFC 2369 allows no folding inside brackets).
+    raw = dict(message.raw_items())
+    assert raw["List-Unsubscribe"] == header
+    assert raw["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["Auto-Submitted"] is None, "marketing is not an auto-generated system mail"
     unsubscribe_url = header[1:-1]
     assert unsubscribe_url in links_in(message), "the text footer carries the same link"
