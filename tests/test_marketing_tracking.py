@@ -147,10 +147,10 @@ def test_a_subscriber_can_stop_tracking_and_keep_the_newsletter_P23(
     unsubscribe = path_of(smtp.last_to("ann@example.test")["List-Unsubscribe"][1:-1])
     visitor = t.cast(CookieCheckingClient, app.test_client())
     page = visitor.get(unsubscribe)
-    stop = soup(page).select_one("form[action$='/tracking']")
+    stop = soup(page).select_one("form[action$='/stop-tracking']")
     assert stop is not None
     assert visitor.post(str(stop["action"])).status_code == 400, "its form needs the CSRF token"
-    done = visitor.submit(unsubscribe, form_selector="form[action$='/tracking']")
+    done = visitor.submit(unsubscribe, form_selector="form[action$='/stop-tracking']")
     assert done.status_code == 200
     row = subscription(app, "ann@example.test")
     assert row is not None
@@ -160,7 +160,7 @@ def test_a_subscriber_can_stop_tracking_and_keep_the_newsletter_P23(
     message = smtp.last_to("ann@example.test")
     assert _html(message).select("img") == []
     assert _click_links(message) == []
-    assert soup(visitor.get(unsubscribe)).select_one("form[action$='/tracking']") is None
+    assert soup(visitor.get(unsubscribe)).select_one("form[action$='/stop-tracking']") is None
 
 
 @pytest.mark.parametrize("extra_config", [TRACKING_ON])

@@ -159,7 +159,7 @@ def _tracking_form_for(row: Subscription | None) -> ConfirmForm | None:
     return ConfirmForm(prefix="tracking")
 
 
-@bp.route("/unsubscribe/<token>/tracking", methods=["POST"])
+@bp.route("/subscription/<token>/stop-tracking", methods=["POST"])
 def stop_tracking(token: str) -> t.Any:
     """Withdraw the tracking consent (P23) and keep the newsletter; a form with CSRF."""
     try:
