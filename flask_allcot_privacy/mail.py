@@ -222,3 +222,48 @@ def deliver_after_request(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Deliver queued mail after each request."""
     app.after_request(deliver_after_request)
+
+
+def queue_each(
+    template: str,
+    recipients: t.Sequence[str],
+    contexts: t.Sequence[dict[str, t.Any]] | None = None,
+    **shared: t.Any,
+) -> list[int]:
+    """Add one ``system`` message per recipient in one set-based ``INSERT``; the caller commits.
+
+    For mass notices (policy changes, breaches), sent in batches: with ``contexts``
+    (one per recipient) each message is rendered for its recipient; without, the
+    message is rendered once and each recipient gets their own copy. Returns the new
+    messages' ids in the order of ``recipients``. They are delivered by
+    ``flask privacy send-mail``, not after the request.
+    """
+    if not recipients:
+        return []
+    if contexts is not None and len(contexts) != len(recipients):
+        raise ValueError("queue_each() needs one context per recipient.")
+    sender = current_app.config["PRIVACY_MAIL_SENDER"]
+    now = utcnow()
+    once = render(template, **shared) if contexts is None else None
+    rows = []
+    for index, recipient in enumerate(recipients):
+        subject, text, html = once or render(template, **shared, **contexts[index])  # type: ignore[index]
+        rows.append(
+            {
+                "category": "system",
+                "template": template,
+                "sender": sender,
+                "recipients": [recipient],
+                "subject": subject,
+                "body_text": text,
+                "body_html": html,
+                "headers": {"Auto-Submitted": "auto-generated"},
+                "created_at": now,
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
+        )
+    result = _state().db.session.execute(
+        sa.insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True), rows
+    )
+    return [row.id for row in result]
