@@ -150,12 +150,16 @@ def get(incident_id: int) -> BreachIncident:
 
 
 def add_missing_notices(incident: BreachIncident) -> None:
-    """For an all-members incident, one notice row per live member who has none (one INSERT)."""
+    """For an all-members incident, one notice row per live member who has none (one INSERT).
+
+    "All members" are those with an account when the incident was recorded.
+    """
     if not incident.all_members:
         return
     db = current_db()
     missing = sa.select(sa.literal(incident.id), User.id).where(
         User.erased_at.is_(None),
+        User.created_at <= incident.recorded_at,
         ~sa.exists().where(BreachNotice.incident_id == incident.id, BreachNotice.user_id == User.id),
     )
     insert = _insert_ignoring_duplicates(db.engine.dialect.name).from_select(
@@ -268,6 +272,7 @@ def progress(incident: BreachIncident) -> Progress:
     session = current_db().session
     live = sa.select(User.id).where(User.erased_at.is_(None))
     if incident.all_members:
+        live = live.where(User.created_at <= incident.recorded_at)
         affected_query = sa.select(sa.func.count()).select_from(live.subquery())
         affected = int(session.scalar(affected_query) or 0)
     else:
