@@ -160,7 +160,9 @@ def add_missing_notices(incident: BreachIncident) -> None:
     missing = sa.select(sa.literal(incident.id), User.id).where(
         User.erased_at.is_(None),
         User.created_at <= incident.recorded_at,
-        ~sa.exists().where(BreachNotice.incident_id == incident.id, BreachNotice.user_id == User.id),
+        ~sa.exists().where(
+            BreachNotice.incident_id == incident.id, BreachNotice.user_id == User.id
+        ),
     )
     insert = _insert_ignoring_duplicates(db.engine.dialect.name).from_select(
         ["incident_id", "user_id"], missing
@@ -223,6 +225,7 @@ def queue_notices(incident_id: int, *, via_cli: bool = False, batch_size: int | 
             "breach_notice",
             [users[row.user_id].email for row in claimed],
             [{"user": users[row.user_id]} for row in claimed],
+            return_ids=True,
             incident=incident,
             **_links(),
         )
@@ -265,6 +268,17 @@ def record_deliveries() -> int:
         .execution_options(synchronize_session=False)
     )
     return int(t.cast(sa.CursorResult[t.Any], result).rowcount or 0)
+
+
+def detach_messages(message_ids: sa.Select[t.Any]) -> None:
+    """Unlink notices from outbox messages about to be deleted (SQLite may not enforce
+    ``ON DELETE SET NULL``); their delivery time stays on the notice."""
+    current_db().session.execute(
+        sa.update(BreachNotice)
+        .where(BreachNotice.message_id.in_(message_ids))
+        .values(message_id=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def progress(incident: BreachIncident) -> Progress:

@@ -228,6 +228,8 @@ def queue_each(
     template: str,
     recipients: t.Sequence[str],
     contexts: t.Sequence[dict[str, t.Any]] | None = None,
+    *,
+    return_ids: bool = False,
     **shared: t.Any,
 ) -> list[int]:
     """Add one ``system`` message per recipient in one set-based ``INSERT``; the caller commits.
@@ -235,7 +237,8 @@ def queue_each(
     For mass notices (policy changes, breaches), sent in batches: with ``contexts``
     (one per recipient) each message is rendered for its recipient; without, the
     message is rendered once and each recipient gets their own copy. Returns the new
-    messages' ids in the order of ``recipients``. They are delivered by
+    messages' ids in the order of ``recipients`` if ``return_ids`` (slower: a statement
+    per row on SQLite), else an empty list. They are delivered by
     ``flask privacy send-mail``, not after the request.
     """
     if not recipients:
@@ -263,7 +266,48 @@ def queue_each(
                 "next_attempt_at": now,
             }
         )
-    result = _state().db.session.execute(
+    session = _state().db.session
+    if not return_ids:
+        session.execute(sa.insert(OutboxMessage), rows)
+        return []
+    result = session.execute(
         sa.insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True), rows
     )
     return [row.id for row in result]
+
+
+def queue_copies(template: str, addresses: sa.Select[t.Any], **context: t.Any) -> int:
+    """Render once and add one ``system`` message per address ``addresses`` selects.
+
+    One ``INSERT ... SELECT`` on SQLite and PostgreSQL (the recipients list is built by
+    the database), so queueing for a hundred thousand members costs one statement per
+    batch. The caller commits. Returns how many messages were added.
+    """
+    db = _state().db
+    dialect = db.engine.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        found = list(db.session.scalars(addresses))
+        queue_each(template, found, **context)
+        return len(found)
+    subject, text, html = render(template, **context)
+    now = utcnow()
+    inner = addresses.subquery()
+    address = next(iter(inner.c))
+    as_list = sa.func.json_array if dialect == "sqlite" else sa.func.json_build_array
+    columns = {
+        "category": sa.literal("system"),
+        "template": sa.literal(template),
+        "sender": sa.literal(current_app.config["PRIVACY_MAIL_SENDER"], sa.String),
+        "recipients": sa.type_coerce(as_list(address), sa.JSON),
+        "subject": sa.literal(subject),
+        "body_text": sa.literal(text),
+        "body_html": sa.literal(html, sa.Text),
+        "headers": sa.literal({"Auto-Submitted": "auto-generated"}, sa.JSON),
+        "created_at": sa.literal(now, OutboxMessage.__table__.c.created_at.type),
+        "attempts": sa.literal(0),
+        "next_attempt_at": sa.literal(now, OutboxMessage.__table__.c.next_attempt_at.type),
+    }
+    result = db.session.execute(
+        sa.insert(OutboxMessage).from_select(list(columns), sa.select(*columns.values()))
+    )
+    return int(t.cast(sa.CursorResult[t.Any], result).rowcount or 0)

@@ -101,7 +101,7 @@ def current_label() -> str:
 
 
 def changelog() -> list[ChangelogEntry]:
-    """The policy's history entries (``PRIVACY_POLICY_HISTORY``), then every version, oldest first."""
+    """The history entries (``PRIVACY_POLICY_HISTORY``), then every version, oldest first."""
     entries = [
         ChangelogEntry(day=_as_date(entry["date"]), summary=str(entry["summary"]))
         for entry in current_app.config["PRIVACY_POLICY_HISTORY"]
@@ -135,7 +135,9 @@ def publish(summary: str, *, via_cli: bool = False) -> PolicyVersion:
     """
     summary = summary.strip()
     if not summary:
-        raise PublishError(_("Say in a sentence what changed: the summary is quoted in the notice."))
+        raise PublishError(
+            _("Say in a sentence what changed: the summary is quoted in the notice.")
+        )
     rendered = render_policy()
     last = latest()
     if last is not None and last.digest == rendered.digest:
@@ -180,10 +182,11 @@ def _current_user_id() -> int | None:
 def queue_notices(version_id: int, batch_size: int | None = None) -> int:
     """Queue the change notice for every member not told yet; commits once per batch.
 
-    Members are read in id order a batch at a time (keyset paging: flat memory, and a
-    fresh query after each commit). Each batch first moves the version's marker with a
-    conditional ``UPDATE``: a second run working at the same time finds the marker moved,
-    takes nothing, and reads on from the new marker. Returns how many were queued.
+    Members are taken in id order a batch at a time (keyset paging: flat memory, a fresh
+    query after each commit), each batch's mail added by one ``INSERT ... SELECT``. Each
+    batch first moves the version's marker with a conditional ``UPDATE``: a second run
+    working at the same time finds the marker moved, takes nothing, and reads on.
+    Returns how many were queued.
     """
     db = current_db()
     size = batch_size or current_app.config["PRIVACY_NOTICE_BATCH_SIZE"]
@@ -196,20 +199,21 @@ def queue_notices(version_id: int, batch_size: int | None = None) -> int:
             db.session.commit()
             return queued
         start = version.notified_through_user_id
-        members = db.session.execute(
-            sa.select(User.id, User.email)
-            .where(
-                User.id > start,
-                User.id <= version.notify_up_to_user_id,
-                User.erased_at.is_(None),
-            )
-            .order_by(User.id)
-            .limit(size)
-        ).all()
+        live = (
+            User.id > start,
+            User.id <= version.notify_up_to_user_id,
+            User.erased_at.is_(None),
+        )
+        # The batch ends at the size-th live member after the marker (or at the last one).
+        end = db.session.scalar(
+            sa.select(User.id).where(*live).order_by(User.id).offset(size - 1).limit(1)
+        )
+        if end is None:
+            end = db.session.scalar(sa.select(sa.func.max(User.id)).where(*live))
         claim = sa.update(PolicyVersion).where(
             PolicyVersion.id == version_id, PolicyVersion.notified_through_user_id == start
         )
-        if not members:
+        if end is None:
             db.session.execute(
                 claim.values(
                     notified_through_user_id=version.notify_up_to_user_id,
@@ -218,20 +222,20 @@ def queue_notices(version_id: int, batch_size: int | None = None) -> int:
             )
             db.session.commit()
             return queued
-        claimed = db.session.execute(
-            claim.values(
-                notified_through_user_id=members[-1].id,
-                notices_queued=PolicyVersion.notices_queued + len(members),
-            )
-        )
+        claimed = db.session.execute(claim.values(notified_through_user_id=end))
         if t.cast(sa.CursorResult[t.Any], claimed).rowcount != 1:
             db.session.rollback()  # another run took this batch
             continue
-        outbox.queue_each(
+        count = outbox.queue_copies(
             "policy_changed",
-            [member.email for member in members],
+            sa.select(User.email).where(*live, User.id <= end),
             version=version,
             policy_url=url_for("privacy_consent.policy", _external=True),
         )
+        db.session.execute(
+            sa.update(PolicyVersion)
+            .where(PolicyVersion.id == version_id)
+            .values(notices_queued=PolicyVersion.notices_queued + count)
+        )
         db.session.commit()
-        queued += len(members)
+        queued += count

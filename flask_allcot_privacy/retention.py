@@ -155,11 +155,12 @@ def delete_delivered_mail(now: datetime, dry_run: bool) -> int:
     before = cutoff("PRIVACY_RETAIN_DELIVERED_MAIL", now)
     if before is None:
         return 0
+    where = OutboxMessage.sent_at < before
     if not dry_run:
-        from .breaches import record_deliveries
+        from .breaches import detach_messages, record_deliveries
 
         record_deliveries()
-    where = OutboxMessage.sent_at < before
+        detach_messages(sa.select(OutboxMessage.id).where(where))
     return _count_or_run(
         sa.delete(OutboxMessage).where(where), sa.select(OutboxMessage.id).where(where), dry_run
     )

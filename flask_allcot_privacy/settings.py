@@ -332,7 +332,7 @@ DEFAULTS: dict[str, Setting] = {
         _policy_history,
     ),
     "PRIVACY_NOTICE_BATCH_SIZE": Setting(
-        1000,
+        5000,
         "an integer from 1 to 100000 (members emailed per transaction)",
         _int_between(1, 100_000),
     ),

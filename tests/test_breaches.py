@@ -15,7 +15,13 @@ from flask import Flask
 from example_site import db
 from flask_allcot_privacy import breaches
 from flask_allcot_privacy.clock import utcnow
-from flask_allcot_privacy.models import AuditEvent, BreachIncident, BreachNotice, OutboxMessage, User
+from flask_allcot_privacy.models import (
+    AuditEvent,
+    BreachIncident,
+    BreachNotice,
+    OutboxMessage,
+    User,
+)
 
 from .conftest import SERVER_DATABASE, log_in
 from .helpers import (
@@ -145,15 +151,20 @@ def test_bad_input_exits_non_zero_and_records_nothing(
     assert unknown.exit_code != 0
     assert "No account has the username 'nobody'" in unknown.output
     both = run(app, "breach", "open", "--summary", SUMMARY, "--member", "ann", "--all-members")
-    assert both.exit_code != 0 and "not both" in both.output
+    assert both.exit_code != 0
+    assert "not both" in both.output
     empty = run(app, "breach", "open", "--summary", " ", "--member", "ann")
-    assert empty.exit_code != 0 and "Say what happened" in empty.output
+    assert empty.exit_code != 0
+    assert "Say what happened" in empty.output
     future = run(app, "breach", "open", "--summary", SUMMARY, "--discovered", "2999-01-01T00:00")
-    assert future.exit_code != 0 and "future" in future.output
+    assert future.exit_code != 0
+    assert "future" in future.output
     garbled = run(app, "breach", "open", "--summary", SUMMARY, "--discovered", "yesterday")
-    assert garbled.exit_code != 0 and "ISO 8601" in garbled.output
+    assert garbled.exit_code != 0
+    assert "ISO 8601" in garbled.output
     missing = run(app, "breach", "notify", "999")
-    assert missing.exit_code != 0 and "There is no incident 999" in missing.output
+    assert missing.exit_code != 0
+    assert "There is no incident 999" in missing.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(BreachIncident.id))) == 0
 
@@ -180,13 +191,15 @@ def test_deadlines_are_shown_and_marked_overdue_as_time_passes(
     with time_machine.travel(discovered + timedelta(hours=1), tick=False) as clock:
         page = look(url)
         members, authority = deadline(page, "members"), deadline(page, "authority")
-        assert members.select_one("time")["datetime"] == (
-            discovered + timedelta(hours=48)
-        ).isoformat()
-        assert authority.select_one("time")["datetime"] == (
-            discovered + timedelta(hours=72)
-        ).isoformat()
-        assert not is_overdue(members) and not is_overdue(authority)
+        assert (
+            members.select_one("time")["datetime"] == (discovered + timedelta(hours=48)).isoformat()
+        )
+        assert (
+            authority.select_one("time")["datetime"]
+            == (discovered + timedelta(hours=72)).isoformat()
+        )
+        assert not is_overdue(members)
+        assert not is_overdue(authority)
         assert "left" in members.get_text()
 
         clock.move_to(discovered + timedelta(hours=47, minutes=59))
@@ -231,7 +244,8 @@ def test_deadlines_met_in_time_are_not_overdue(
         log_in(client, "olivia")
         page = client.get(f"/staff/breaches/{incident_id}")
         members = deadline(page, "members")
-        assert not is_overdue(members) and "met" in members.get_text()
+        assert not is_overdue(members)
+        assert "met" in members.get_text()
         assert is_overdue(deadline(page, "authority")), "the authority was never told"
 
 
@@ -250,7 +264,8 @@ def test_an_officer_records_and_notifies_on_screen(
     no_summary = officer.submit(
         "/staff/breaches", {"summary": "", "members": "ann"}, form_selector=RECORD_FORM
     )
-    assert no_summary.status_code == 422 and field_error(no_summary, "summary")
+    assert no_summary.status_code == 422
+    assert field_error(no_summary, "summary")
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(BreachIncident.id))) == 0
 
@@ -265,12 +280,14 @@ def test_an_officer_records_and_notifies_on_screen(
     # The button is gone once everyone is told; a second POST still emails nobody twice.
     assert officer.post(f"{url}/notify", data={"csrf_token": csrf(officer, url)}).status_code == 303
     deliver(app)
-    assert len(smtp.to("ann@example.test")) == 1 and len(smtp.to("bob@example.test")) == 1
+    assert len(smtp.to("ann@example.test")) == 1
+    assert len(smtp.to("bob@example.test")) == 1
     assert "Email addresses." in text_body(smtp.last_to("ann@example.test"))
     page = officer.get(url)
     assert "2 of 2 member(s) notified; 2 email(s) delivered" in page.get_data(as_text=True)
     delivered = [td.get_text() for td in soup(page).select("tr[data-notice] td:nth-child(4)")]
-    assert len(delivered) == 2 and "not yet" not in " ".join(delivered)
+    assert len(delivered) == 2
+    assert "not yet" not in " ".join(delivered)
     with app.app_context():
         actions = set(db.session.scalars(sa.select(AuditEvent.action)))
     assert {"breach.open", "breach.notify", "breach.view", "breach.list_view"} <= actions

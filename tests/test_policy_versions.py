@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import typing as t
+
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -13,12 +14,17 @@ from example_site import db
 from flask_allcot_privacy import mail as outbox
 from flask_allcot_privacy import policy_versions
 from flask_allcot_privacy.clock import utcnow
-from flask_allcot_privacy.models import AuditEvent, ConsentRecord, OutboxMessage, PolicyVersion, User
+from flask_allcot_privacy.models import (
+    AuditEvent,
+    ConsentRecord,
+    OutboxMessage,
+    PolicyVersion,
+    User,
+)
 
 from .conftest import SERVER_DATABASE, log_in
 from .helpers import CookieCheckingClient, SMTPSink, field_error, links_in, path_of, soup, text_body
 from .test_consent import banner, decide
-
 
 PUBLISH = "form[action='/staff/policy']"
 
@@ -71,9 +77,10 @@ def changelog(client: CookieCheckingClient) -> list[str]:
 def test_the_changelog_starts_with_the_policys_own_entry_and_the_first_publish_works(
     app: Flask, client: CookieCheckingClient
 ) -> None:
-    """P36: the 2018 entry is history in the changelog, not a version; version 1 can be published."""
+    """P36: the 2018 entry is history, not a version; version 1 can be published."""
     before = changelog(client)
-    assert len(before) == 1 and before[0].startswith("May 18, 2018")
+    assert len(before) == 1
+    assert before[0].startswith("May 18, 2018")
     assert "user-friendly" in before[0]
     version_line = soup(client.get("/privacy/policy")).select_one("#policy-version").get_text()
     assert "Last updated May 18, 2018" in version_line
@@ -84,13 +91,15 @@ def test_the_changelog_starts_with_the_policys_own_entry_and_the_first_publish_w
 
     after = changelog(client)
     assert after[0] == before[0]
-    assert "(version 1)" in after[1] and after[1].endswith("We now list every cookie.")
+    assert "(version 1)" in after[1]
+    assert after[1].endswith("We now list every cookie.")
     version_line = soup(client.get("/privacy/policy")).select_one("#policy-version").get_text()
     assert "Version 1, published" in version_line
     [version] = versions(app)
     # The version keeps the policy as it rendered: the text, the cookie table, the processors.
     assert "We value your privacy!" in version.text
-    assert 'id="cookies"' in version.text and 'data-processor="Stripe"' in version.text
+    assert 'id="cookies"' in version.text
+    assert 'data-processor="Stripe"' in version.text
     assert 'id="changelog"' not in version.text, "the changelog is not part of a version"
 
 
@@ -121,7 +130,8 @@ def test_publishing_emails_every_member_exactly_once(
     assert smtp.to("gone@example.test") == []
     assert len(smtp.messages) == 5
     [version] = versions(app)
-    assert version.notices_queued == 5 and version.notices_completed_at is not None
+    assert version.notices_queued == 5
+    assert version.notices_completed_at is not None
 
 
 @pytest.mark.parametrize("extra_config", [{"PRIVACY_NOTICE_BATCH_SIZE": 2}])
@@ -131,20 +141,20 @@ def test_a_run_that_stops_half_way_resumes_without_emailing_anyone_twice(
     """P36: each batch's mail and the progress marker commit together."""
     for name in ("ann", "bob", "cy", "dee", "eve"):
         make_member(name)
-    real_queue_each = outbox.queue_each
+    real_queue_copies = outbox.queue_copies
     calls = {"n": 0}
 
-    def crash_on_second_batch(*args: t.Any, **kwargs: t.Any) -> list[int]:
+    def crash_on_second_batch(*args: t.Any, **kwargs: t.Any) -> int:
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("the process was killed")
-        return real_queue_each(*args, **kwargs)
+        return real_queue_copies(*args, **kwargs)
 
-    monkeypatch.setattr(outbox, "queue_each", crash_on_second_batch)
+    monkeypatch.setattr(outbox, "queue_copies", crash_on_second_batch)
     crashed = publish(app)
     assert crashed.exit_code != 0
     assert notices_in_outbox(app) == 2, "the first batch was committed, the second rolled back"
-    monkeypatch.setattr(outbox, "queue_each", real_queue_each)
+    monkeypatch.setattr(outbox, "queue_copies", real_queue_copies)
 
     resumed = publish(app)
     assert resumed.exit_code == 0, resumed.output
@@ -155,7 +165,8 @@ def test_a_run_that_stops_half_way_resumes_without_emailing_anyone_twice(
         f"{n}@example.test" for n in ("ann", "bob", "cy", "dee", "eve")
     ]
     finished = publish(app)
-    assert finished.exit_code != 0 and "same as version 1" in finished.output
+    assert finished.exit_code != 0
+    assert "same as version 1" in finished.output
 
 
 def test_publishing_needs_a_summary(app: Flask) -> None:
@@ -181,7 +192,9 @@ def test_the_staff_screen_publishes_and_refuses_an_unchanged_policy(
     make_member("ann")
     page = officer.get("/staff/policy")
     assert soup(page).select_one("[data-changed]")["data-changed"] == "yes"
-    done = officer.submit("/staff/policy", {"summary": "A clearer cookie table."}, form_selector=PUBLISH)
+    done = officer.submit(
+        "/staff/policy", {"summary": "A clearer cookie table."}, form_selector=PUBLISH
+    )
     assert done.status_code == 303
     listing = officer.get("/staff/policy")
     [row] = soup(listing).select("tr[data-version]")
@@ -192,7 +205,8 @@ def test_the_staff_screen_publishes_and_refuses_an_unchanged_policy(
     assert refused.status_code == 422
     assert "same as version 1" in field_error(refused, "summary")
     empty = officer.submit("/staff/policy", {"summary": ""}, form_selector=PUBLISH)
-    assert empty.status_code == 422 and field_error(empty, "summary")
+    assert empty.status_code == 422
+    assert field_error(empty, "summary")
     assert len(versions(app)) == 1
 
     deliver(app)

@@ -132,7 +132,10 @@ def breaches_list() -> t.Any:
             form.form_errors.append(str(error))
         else:
             db.session.commit()
-            flash(_("Incident %(id)s is recorded. Notify the members now.", id=incident.id), "success")
+            flash(
+                _("Incident %(id)s is recorded. Notify the members now.", id=incident.id),
+                "success",
+            )
             return redirect(url_for(".breach", incident_id=incident.id), code=303)
     rows = _incident_rows(utcnow())
     audit.record("breach.list_view", detail="ids=" + ",".join(str(r["incident"].id) for r in rows))
