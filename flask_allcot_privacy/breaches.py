@@ -19,8 +19,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from . import audit
-from . import mail as outbox
+from . import audit, outbox
 from .clock import utcnow
 from .models import BreachIncident, BreachNotice, OutboxMessage, User
 from .state import current_db
@@ -112,8 +111,8 @@ def open_incident(
         discovered_at=discovered_at,
         recorded_at=now,
         summary=summary.strip(),
-        data_affected=data_affected.strip() or str(DEFAULT_DATA_AFFECTED),
-        what_to_do=what_to_do.strip() or str(DEFAULT_WHAT_TO_DO),
+        data_affected=(data_affected or "").strip() or str(DEFAULT_DATA_AFFECTED),
+        what_to_do=(what_to_do or "").strip() or str(DEFAULT_WHAT_TO_DO),
         all_members=all_members,
         created_by_id=None if via_cli else _current_user_id(),
     )

@@ -20,8 +20,7 @@ from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from . import audit
-from . import mail as outbox
+from . import audit, outbox
 from .clock import utcnow
 from .models import PolicyVersion, User
 from .state import current_db

@@ -122,8 +122,8 @@ def breaches_list() -> t.Any:
             incident = breaches.open_incident(
                 form.summary.data,
                 discovered_at=_as_utc(form.discovered_at.data),
-                data_affected=form.data_affected.data,
-                what_to_do=form.what_to_do.data,
+                data_affected=form.data_affected.data or "",
+                what_to_do=form.what_to_do.data or "",
                 members=form.found,
                 all_members=form.all_members.data,
             )
@@ -141,7 +141,7 @@ def breaches_list() -> t.Any:
     audit.record("breach.list_view", detail="ids=" + ",".join(str(r["incident"].id) for r in rows))
     db.session.commit()
     body = render_template("privacy/staff/breaches.html", rows=rows, form=form)
-    return body, 422 if request.method == "POST" else 200
+    return body, 400 if request.method == "POST" else 200
 
 
 def _incident_or_404(incident_id: int) -> BreachIncident:
@@ -221,7 +221,7 @@ def breach_authority(incident_id: int) -> t.Any:
     incident = _incident_or_404(incident_id)
     form = AuthorityForm()
     if not form.validate_on_submit():
-        return _incident_page(incident, form, 422)
+        return _incident_page(incident, form, 400)
     when = _as_utc(form.notified_at.data)
     assert when is not None
     breaches.record_authority(incident, when, form.how.data)

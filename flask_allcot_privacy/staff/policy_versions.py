@@ -84,7 +84,7 @@ def policy_versions_screen() -> t.Any:
     )
     audit.record("policy.view")
     db.session.commit()
-    return body, 422 if request.method == "POST" else 200
+    return body, 400 if request.method == "POST" else 200
 
 
 @bp.route("/policy/<int(max=9223372036854775807):number>/resume", methods=["POST"])
