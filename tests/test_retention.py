@@ -135,6 +135,7 @@ def test_ended_login_sessions_go_30_days_after_they_ended(
 
 
 def test_delivered_mail_goes_90_days_after_delivery(app: Flask) -> None:
+    """P38: delivered mail on both sides of 90 days; mail not yet sent stays."""
     now = utcnow()
 
     def message(subject: str, sent: datetime | None) -> OutboxMessage:
@@ -163,7 +164,7 @@ def test_delivered_mail_goes_90_days_after_delivery(app: Flask) -> None:
 
 @pytest.mark.parametrize("extra_config", [{"PRIVACY_RETAIN_CONTACT_MESSAGES": 730 * 86400}])
 def test_contact_messages_go_when_configured(app: Flask) -> None:
-    """The setting takes seconds, as set from the environment, too."""
+    """P38: when a host sets a limit (in seconds, as from the environment) old ones go."""
     now = utcnow()
     add(
         app,
