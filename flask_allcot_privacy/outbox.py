@@ -309,7 +309,9 @@ def queue_copies(template: str, addresses: sa.Select[t.Any], **context: t.Any) -
         "attempts": sa.literal(0),
         "next_attempt_at": sa.literal(now, OutboxMessage.__table__.c.next_attempt_at.type),
     }
-    result = db.session.execute(
-        sa.insert(OutboxMessage).from_select(list(columns), sa.select(*columns.values()))
-    )
+    insert = sa.insert(OutboxMessage).from_select(list(columns), sa.select(*columns.values()))
+    if dialect == "postgresql":
+        # psycopg reports no row count for INSERT ... SELECT here: count what it returns.
+        return len(db.session.execute(insert.returning(OutboxMessage.id)).all())
+    result = db.session.execute(insert)
     return int(t.cast(sa.CursorResult[t.Any], result).rowcount or 0)
