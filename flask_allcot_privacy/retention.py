@@ -54,7 +54,7 @@ class RetentionRule:
 
     def describe(self) -> str:
         if not self.enabled():
-            return f"off ({self.setting} is None): {self.description}"
+            return f"off ({self.setting} is None): this data is kept"
         try:
             return self.description.format(**current_app.config)
         except (KeyError, IndexError, AttributeError, ValueError):

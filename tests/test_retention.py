@@ -72,7 +72,10 @@ def test_purge_prints_one_line_per_rule_and_keeps_what_the_policy_keeps(app: Fla
         "delivered-mail",
         "contact-messages",
     ]
-    assert "skipped, off (PRIVACY_RETAIN_COMMENT_META is None)" in line_for(lines, "comment-meta")
+    assert line_for(lines, "comment-meta") == (
+        "comment-meta: skipped, off (PRIVACY_RETAIN_COMMENT_META is None): this data is kept"
+    )
+    assert "{" not in line_for(lines, "contact-messages"), "no unformatted placeholder"
     assert "changed 0 row(s)" in line_for(lines, "login-sessions")
     assert "30 days" in line_for(lines, "login-sessions")
     with app.app_context():
