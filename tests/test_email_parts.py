@@ -43,6 +43,7 @@ SHARED_CONTEXT: dict[str, t.Any] = {
 }
 #: Per-email additions to SHARED_CONTEXT, by template name.
 CONTEXTS: dict[str, dict[str, t.Any]] = {
+    "subscription_active": {"unsubscribe_url": LINK},
     "breach_notice": {
         "incident": SimpleNamespace(
             discovered_at=datetime(2026, 3, 1, 9, 0, tzinfo=UTC),
