@@ -18,6 +18,7 @@ from .accounts.service import (
     find_by_username,
     set_password,
 )
+from .comments.targets import CommentTarget
 from .consent import allows as consent_allows
 from .extension import Privacy
 from .models import ROLES, User
@@ -28,6 +29,7 @@ from .testing import PrivacyTestClient
 __all__ = [
     "ROLES",
     "AccountError",
+    "CommentTarget",
     "ConfigurationError",
     "EmailTaken",
     "Privacy",

@@ -13,8 +13,9 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cookies, outbox, ratelimit, settings, text
+from . import cookies, errors, outbox, ratelimit, settings, text
 from .accounts import sessions
+from .comments.targets import Resolver as CommentTargetResolver
 from .models import Base
 from .state import EXTENSION_KEY, PrivacyState
 
@@ -41,6 +42,8 @@ class Privacy:
     ) -> None:
         self.db = db
         self.mail = mail
+        #: The host's comment target resolver, set with :meth:`comment_target`.
+        self.comment_target_resolver: CommentTargetResolver | None = None
         if db is not None:
             # Early, so host models defined at import time can reference privacy_user.
             share_tables(db)
@@ -152,9 +155,20 @@ class Privacy:
 
         outbox.init_app(app)
         ratelimit.init_app(app)
+        errors.init_app(app)
         # Run last, after Flask-Login has set the remember cookie.
         app.after_request_funcs.setdefault(None, []).insert(0, cookies.add_secure_flag)
         app.cli.add_command(cli.privacy_group)
+
+    def comment_target(self, resolver: CommentTargetResolver) -> CommentTargetResolver:
+        """Decorator: register the function that says which comment targets exist.
+
+        It gets a target key (``"post:12"``) and returns a
+        :class:`~flask_allcot_privacy.CommentTarget` (title, URL) or ``None``. Comments
+        posted to a key it does not know get a 404 and nothing is stored.
+        """
+        self.comment_target_resolver = resolver
+        return resolver
 
 
 def share_tables(db: SQLAlchemy) -> None:

@@ -11,7 +11,7 @@ from wtforms import SelectChoice
 
 from .. import outbox, ratelimit, signals, tokens
 from ..clock import utcnow
-from ..errors import token_problem
+from ..errors import form_expired, token_problem
 from ..models import DISPLAY_NAME_CHOICES, User
 from ..state import current_db
 from . import bp, passwords, sessions
@@ -178,7 +178,7 @@ def confirm_email(token: str) -> t.Any:
 def end_other_sessions() -> t.Any:
     form = ConfirmForm(prefix="sessions")
     if not form.validate_on_submit():
-        abort(400)
+        raise form_expired()
     user = _me()
     count = sessions.revoke_all_for(user, keep=sessions.current())
     # Links an intruder may have asked for meanwhile (reset, email change) stop working.
