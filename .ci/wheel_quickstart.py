@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,6 +17,21 @@ import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: What a checkout holds besides the sources.
+NOT_SOURCES = (
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "_build",
+    "__pycache__",
+    "instance",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "*.sqlite",
+)
 
 #: A minimal host layout with the blocks the README says it needs.
 BASE_TEMPLATE = """<!doctype html>
@@ -77,7 +93,12 @@ def readme_host_app() -> str:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="wheel-quickstart-") as tmp:
         work = Path(tmp)
-        run(sys.executable, "-m", "build", "--wheel", "--outdir", work / "dist", ROOT)
+        # From a clean copy of the sources: a checkout's build/ and *.egg-info (left by
+        # an editable install) would otherwise put files in the wheel that setup.cfg
+        # does not. The sdist first, then the wheel from it, as PyPI users get them.
+        source = work / "source"
+        shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCES))
+        run(sys.executable, "-m", "build", "--outdir", work / "dist", source)
         [wheel] = (work / "dist").glob("flask_allcot_privacy-*.whl")
         run(sys.executable, "-m", "venv", work / "venv")
         python = work / "venv" / "bin" / "python"
