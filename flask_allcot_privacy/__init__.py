@@ -23,6 +23,7 @@ from .accounts.service import (
 from .comments.targets import CommentTarget
 from .consent import allows as consent_allows
 from .extension import Privacy
+from .marketing.subscriptions import NotSubscribed
 from .models import ROLES, User
 from .settings import ConfigurationError
 from .staff.guard import require_role
@@ -34,6 +35,7 @@ __all__ = [
     "CommentTarget",
     "ConfigurationError",
     "EmailTaken",
+    "NotSubscribed",
     "Privacy",
     "PrivacyTestClient",
     "User",
