@@ -94,3 +94,7 @@ def external_base_url() -> str:
         return "http://127.0.0.1:5000"
     scheme = config.get("PREFERRED_URL_SCHEME") or "http"
     return f"{scheme}://{server}{config.get('APPLICATION_ROOT') or ''}"
+
+
+# Commands of their own modules, attached to privacy_group when they are imported.
+from . import cli_policy  # noqa: E402, F401

@@ -15,7 +15,8 @@ from flask import Flask
 from werkzeug.routing import AnyConverter, FloatConverter, IntegerConverter, Rule, UUIDConverter
 
 from example_site import db
-from flask_allcot_privacy.models import ROLES, Comment, User
+from flask_allcot_privacy.clock import utcnow
+from flask_allcot_privacy.models import ROLES, BreachIncident, Comment, PolicyVersion, User
 from flask_allcot_privacy.staff.guard import require_role
 
 from .helpers import CookieCheckingClient, log_in, soup
@@ -78,13 +79,30 @@ def existing_rows(app: Flask, make_member: t.Callable[..., User]) -> dict[str, t
     with app.app_context():
         held = Comment(target="post:1", body="Held.", author_email="a@example.test", status="held")
         db.session.add(held)
+        incident = BreachIncident(discovered_at=utcnow(), summary="A laptop was lost.")
+        db.session.add(incident)
+        db.session.add(
+            PolicyVersion(number=1, summary="First.", text="", digest="d", cookie_digest="c")
+        )
         db.session.commit()
-        return {"user_id": target.id, "comment_id": held.id}
+        return {
+            "user_id": target.id,
+            "comment_id": held.id,
+            "incident_id": incident.id,
+            "number": 1,
+        }
 
 
 #: What a POST to a staff route sends besides the CSRF token: every staff form's fields,
 #: each with a valid value (forms ignore the fields they do not have).
-POST_FIELDS = {"per_page": "25", "role": "staff"}
+POST_FIELDS = {
+    "per_page": "25",
+    "role": "staff",
+    "summary": "What happened, or what changed.",
+    "discovered_at": "2026-01-01T09:00",
+    "notified_at": "2026-01-02T09:00",
+    "how": "The authority's online form.",
+}
 
 
 def required_role(app: Flask, endpoint: str) -> str | None:

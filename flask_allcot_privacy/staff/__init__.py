@@ -46,4 +46,12 @@ def init_app(app: Flask) -> None:
 
 
 # Each module adds its routes to bp, every one behind guard.require_role.
-from . import audit_trail, consent_records, moderation, roles, views  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    audit_trail,
+    breaches,
+    consent_records,
+    moderation,
+    policy_versions,
+    roles,
+    views,
+)
