@@ -7,9 +7,10 @@ import typing as t
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import EmailField, Field, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
@@ -24,19 +25,63 @@ def no_control_characters(form: FlaskForm, field: Field) -> None:
         raise ValidationError(_l("Remove the invisible control characters from this field."))
 
 
-class PrivacyForm(FlaskForm):
-    """The base of every form here: CSRF from Flask-WTF, and no control characters in text.
+NOT_TEXT = _l("Send this field as text.")
 
-    The check is passed as an extra validator at validation time, so no field or
+
+def text_only(formdata: t.Any) -> tuple[MultiDict[str, str], set[str]]:
+    """``formdata`` with every value that is not a string left out, and those fields' names.
+
+    A browser sends every field of these forms as text. A file upload, or a JSON
+    ``true``, number, ``null``, object or array, would otherwise reach validators and
+    models that expect a string.
+    """
+    kept: MultiDict[str, str] = MultiDict()
+    refused: set[str] = set()
+    for name, value in formdata.items(multi=True):
+        if isinstance(value, str):
+            kept.add(name, value)
+        else:
+            refused.add(str(name))
+    return kept, refused
+
+
+class PrivacyForm(FlaskForm):
+    """The base of every form here: CSRF from Flask-WTF, text-only fields, no control characters.
+
+    The checks are passed as extra validators at validation time, so no field or
     class is changed.
     """
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form: t.Any, formdata: t.Any) -> t.Any:
+            automatic = formdata is not None and type(formdata) is object  # Flask-WTF's _Auto
+            if automatic and form.is_submitted() and request.is_json and not request.form:
+                # A JSON body that is not an object (a list, a string) has no fields.
+                body = request.get_json(silent=True)
+                pairs: list[tuple[str, t.Any]] = []
+                for name, value in (body if isinstance(body, dict) else {}).items():
+                    # An empty array would otherwise vanish, leaving the field unsent.
+                    values = value if isinstance(value, list) and value else [value]
+                    pairs.extend((str(name), each) for each in values)
+                formdata = MultiDict(pairs)
+            wrapped = super().wrap_formdata(form, formdata)
+            if wrapped is None:
+                return None
+            wrapped, form._privacy_not_text = text_only(wrapped)
+            return wrapped
 
     def validate(self, extra_validators: t.Mapping[str, t.Sequence[t.Any]] | None = None) -> bool:
         extra = {name: list(validators) for name, validators in (extra_validators or {}).items()}
         for field in self:
             if isinstance(field, (StringField, TextAreaField)):
                 extra.setdefault(field.name, []).append(no_control_characters)
-        return bool(super().validate(extra_validators=extra))
+        valid = bool(super().validate(extra_validators=extra))
+        not_text: set[str] = getattr(self, "_privacy_not_text", set())
+        for field in self:
+            if field.name in not_text:
+                field.errors = [NOT_TEXT]
+                valid = False
+        return valid
 
 
 def stripped(value: t.Any) -> t.Any:

@@ -9,6 +9,7 @@ keys and bad values at ``init_app`` with a message that says how to fix them.
 from __future__ import annotations
 
 import difflib
+import re
 import typing as t
 from dataclasses import dataclass
 from datetime import timedelta
@@ -115,6 +116,20 @@ def _categories(value: t.Any) -> bool:
 
 
 #: Every ``PRIVACY_*`` key the extension reads, with its default.
+_CSP_SOURCE = re.compile(r"^[^\s;,]+$")
+
+
+def _csp_extension(value: t.Any) -> bool:
+    """Directive names to lists of sources, none holding a space, ';' or ','."""
+    return isinstance(value, dict) and all(
+        isinstance(name, str)
+        and re.fullmatch(r"[a-z-]+", name) is not None
+        and isinstance(sources, (list, tuple))
+        and all(isinstance(s, str) and _CSP_SOURCE.match(s) for s in sources)
+        for name, sources in value.items()
+    )
+
+
 DEFAULTS: dict[str, Setting] = {
     # Site and templates
     "PRIVACY_SITE_NAME": Setting("ALLCOT", "a non-empty string", lambda v: _is_str(v) and v != ""),
@@ -284,6 +299,18 @@ DEFAULTS: dict[str, Setting] = {
         f"(one of {', '.join(CONSENT_CATEGORIES)}) and 'policy_url' (optional 'opt_out_url')",
         _processors,
     ),
+    # Security
+    "PRIVACY_SECURITY_HEADERS": Setting(True, "True or False", _is_bool),
+    "PRIVACY_CONTENT_SECURITY_POLICY": Setting(
+        {},
+        "a dict of CSP directive names to lists of extra sources, such as "
+        "{'frame-src': ['https://www.youtube-nocookie.com']}",
+        _csp_extension,
+    ),
+    "PRIVACY_MAX_CONTENT_LENGTH": Setting(
+        256 * 1024, "a number of bytes from 16384 to 1073741824", _int_between(16384, 2**30)
+    ),
+    "PRIVACY_COMMENTS_PER_PAGE": Setting(50, "an integer from 5 to 500", _int_between(5, 500)),
     # Staff screens
     "PRIVACY_PER_PAGE_CHOICES": Setting(
         [10, 25, 50, 100],
@@ -299,7 +326,9 @@ def apply_defaults(app: Flask) -> None:
     """Fill in every ``PRIVACY_*`` key the host did not set."""
     for key, setting in DEFAULTS.items():
         default = setting.default
-        app.config.setdefault(key, list(default) if isinstance(default, list) else default)
+        if isinstance(default, (list, dict)):
+            default = type(default)(default)
+        app.config.setdefault(key, default)
 
 
 def check(app: Flask) -> None:

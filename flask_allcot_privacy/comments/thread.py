@@ -17,6 +17,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 
+from ..headers import keep_private
 from ..models import Comment
 from ..state import current_db
 from . import author_cookies, status
@@ -61,8 +62,11 @@ def context(target: str, form: MemberCommentForm) -> dict[str, t.Any]:
     held = status.held_comment(request.args.get(HELD_PARAM), target)
     if held is not None:
         comments = sorted([*comments, held], key=lambda c: (c.created_at, c.id))
-    if held is not None or (
-        not current_user.is_authenticated and any(author_cookies.remembered().values())
+    # A member sees their own name and email in the form; a visitor their remembered details.
+    if (
+        held is not None
+        or current_user.is_authenticated
+        or any(author_cookies.remembered().values())
     ):
         after_this_request(_keep_private)
     return {"target": target, "comments": comments, "held": held, "form": form}
@@ -70,10 +74,10 @@ def context(target: str, form: MemberCommentForm) -> dict[str, t.Any]:
 
 def _keep_private(response: Response) -> Response:
     """A page showing a held comment or a visitor's own details is for that visitor only."""
-    response.headers["Cache-Control"] = "private, no-store"
-    response.vary.add("Cookie")
-    # The held-comment token is in this page's address: links on it must not leak it.
-    response.headers["Referrer-Policy"] = "same-origin"
+    keep_private(response)
+    if request.args.get(HELD_PARAM):
+        # The held-comment token is in this page's address: no Referer may carry it.
+        response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 

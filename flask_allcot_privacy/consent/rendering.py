@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from ..cookies import ANALYTICS, MARKETING, NECESSARY, PREFERENCES
+from ..headers import csp_nonce
 from . import catalogue, choice
 from .forms import ConsentForm
 
@@ -33,7 +34,7 @@ _ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9:.-]*$")
 #: What would end an inert ``<script>`` early or switch the HTML parser's script state.
 _SCRIPT_BREAKOUT = re.compile(r"</script|<!--", re.IGNORECASE)
 #: Attributes the gating sets; a caller passing one could make inert code live.
-_SCRIPT_RESERVED = frozenset({"src", "data-privacy-category", "data-privacy-type"})
+_SCRIPT_RESERVED = frozenset({"src", "nonce", "data-privacy-category", "data-privacy-type"})
 _IFRAME_RESERVED = frozenset(
     {"src", "srcdoc", "title", "data-privacy-category", "data-privacy-src"}
 )
@@ -125,6 +126,8 @@ def script(
             "<script> element; write '<\\/script' and '<\\!--' inside strings instead."
         )
     values["src"] = src
+    # On the extension's own pages only: host pages carry no per-request value.
+    values["nonce"] = csp_nonce() or None
     values["data-privacy-category"] = category
     # Set last, so nothing a caller passes can make an unconsented script live.
     if _allowed(category):
