@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import typing as t
+import unicodedata
 from urllib.parse import urlsplit
 
+from confusable_homoglyphs import confusables
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
@@ -89,6 +91,24 @@ def stripped(value: t.Any) -> t.Any:
     return value.strip() if isinstance(value, str) else value
 
 
+def compatible(value: t.Any) -> t.Any:
+    """Filter: NFKC-normalised and trimmed, so full-width ``ｒｅａｄｅｒ`` is ``reader``."""
+    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
+
+
+def looks_like_another(text: str) -> bool:
+    """True when ``text`` mixes scripts and holds a character that passes for a Latin one
+    (a Cyrillic ``е`` among Latin letters), as Unicode's confusables table lists them.
+
+    An address wholly in one script (``пользователь@пример.рф``, ``用户@example.test``'s
+    Han beside a Latin domain) is welcome; only the mix that imitates Latin is refused.
+    """
+    return bool(
+        confusables.is_mixed_script(text)
+        and confusables.is_confusable(text, preferred_aliases=["latin"])
+    )
+
+
 def one_line(value: t.Any) -> t.Any:
     """Filter: line breaks and runs of spaces collapsed; a name is one line, fit for a header."""
     return _WHITESPACE.sub(" ", value).strip() if isinstance(value, str) else value
@@ -100,6 +120,13 @@ class ValidEmail:
     def __call__(self, form: FlaskForm, field: Field) -> None:
         if not field.data:
             return
+        if looks_like_another(field.data):
+            raise ValidationError(
+                _l(
+                    "This address mixes letters of different alphabets that look alike. "
+                    "Type it in one alphabet."
+                )
+            )
         try:
             field.data = validate_email(
                 field.data,
@@ -118,7 +145,7 @@ def email_field(label: t.Any = EMAIL_LABEL, missing: t.Any = EMAIL_MISSING) -> t
     """A required email field: trimmed, at most 320 characters, checked and normalised."""
     return EmailField(
         label,
-        filters=[stripped],
+        filters=[compatible],
         validators=[DataRequired(missing), Length(max=320), ValidEmail()],
     )
 

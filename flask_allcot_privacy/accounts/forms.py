@@ -12,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
-from ..forms import PrivacyForm, WebAddress, email_field, stripped
+from ..forms import PrivacyForm, WebAddress, compatible, email_field, stripped
 
 USERNAME_PATTERN = r"^[A-Za-z0-9._-]+$"
 
@@ -20,7 +20,7 @@ USERNAME_PATTERN = r"^[A-Za-z0-9._-]+$"
 class RegisterForm(PrivacyForm):
     username = StringField(
         _l("Username"),
-        filters=[stripped],
+        filters=[compatible],
         validators=[
             DataRequired(_l("Choose a username.")),
             Length(3, 60, _l("Use 3 to 60 characters.")),
@@ -48,7 +48,7 @@ class SetPasswordForm(PrivacyForm):
 class LoginForm(PrivacyForm):
     username = StringField(
         _l("Username or email address"),
-        filters=[stripped],
+        filters=[compatible],
         validators=[
             DataRequired(_l("Enter your username or email address.")),
             Length(max=320),

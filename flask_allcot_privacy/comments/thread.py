@@ -7,12 +7,14 @@ belong; it renders ``privacy/comments/thread.html``. The form posts to
 
 from __future__ import annotations
 
+import math
 import re
 import typing as t
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import sqlalchemy as sa
-from flask import Response, after_this_request, render_template, request
+from flask import Response, after_this_request, current_app, render_template, request
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import selectinload
@@ -25,6 +27,8 @@ from .forms import MemberCommentForm, VisitorCommentForm
 
 #: The query parameter of the signed link that shows a held comment to its author.
 HELD_PARAM = "privacy_comment"
+#: The query parameter choosing a page of a long thread.
+PAGE_PARAM = "comments_page"
 #: A target key such as ``post:12``: letters, digits and ``:._-``, up to 100 characters.
 TARGET_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]{0,99}")
 
@@ -33,15 +37,47 @@ def is_target(target: str) -> bool:
     return TARGET_PATTERN.fullmatch(target) is not None
 
 
-def approved_comments(target: str) -> list[Comment]:
-    """The published comments on ``target``, oldest first, with their members loaded."""
+@dataclass(frozen=True)
+class CommentPage:
+    """One page of a thread: which page, how many pages, how many published comments."""
+
+    page: int
+    pages: int
+    total: int
+
+    def url(self, page: int) -> str:
+        """This page's address showing thread page ``page``, at the comments."""
+        args = [(k, v) for k, v in request.args.items(multi=True) if k not in (PAGE_PARAM, HELD_PARAM)]
+        args.append((PAGE_PARAM, str(page)))
+        return f"{request.script_root}{request.path}?{urlencode(args)}#comments"
+
+
+def approved_comments(target: str, page: int | None = None) -> tuple[list[Comment], CommentPage]:
+    """One page of the published comments on ``target``, oldest first, members loaded.
+
+    Pages hold ``PRIVACY_COMMENTS_PER_PAGE`` comments; without ``page`` the newest page
+    is shown, where a new comment appears.
+    """
+    session = current_db().session
+    where = (Comment.target == target, Comment.status == status.APPROVED)
+    total = int(session.scalar(sa.select(sa.func.count(Comment.id)).where(*where)) or 0)
+    per_page = current_app.config["PRIVACY_COMMENTS_PER_PAGE"]
+    pages = max(1, math.ceil(total / per_page))
+    chosen = pages if page is None else min(max(page, 1), pages)
     query = (
         sa.select(Comment)
-        .where(Comment.target == target, Comment.status == status.APPROVED)
+        .where(*where)
         .options(selectinload(Comment.user))
         .order_by(Comment.created_at, Comment.id)
+        .limit(per_page)
+        .offset((chosen - 1) * per_page)
     )
-    return list(current_db().session.scalars(query))
+    return list(session.scalars(query)), CommentPage(page=chosen, pages=pages, total=total)
+
+
+def requested_page() -> int | None:
+    """The thread page asked for in the address, or None for the newest."""
+    return request.args.get(PAGE_PARAM, type=int)
 
 
 def blank_form(back: str) -> MemberCommentForm:
@@ -58,7 +94,7 @@ def bound_form() -> MemberCommentForm:
 
 def context(target: str, form: MemberCommentForm) -> dict[str, t.Any]:
     """What ``thread.html`` needs; a held comment is added only for its signed link."""
-    comments = approved_comments(target)
+    comments, pager = approved_comments(target, requested_page())
     held = status.held_comment(request.args.get(HELD_PARAM), target)
     if held is not None:
         comments = sorted([*comments, held], key=lambda c: (c.created_at, c.id))
@@ -69,7 +105,13 @@ def context(target: str, form: MemberCommentForm) -> dict[str, t.Any]:
         or any(author_cookies.remembered().values())
     ):
         after_this_request(_keep_private)
-    return {"target": target, "comments": comments, "held": held, "form": form}
+    return {
+        "target": target,
+        "comments": comments,
+        "held": held,
+        "form": form,
+        "pager": pager,
+    }
 
 
 def _keep_private(response: Response) -> Response:
@@ -83,7 +125,10 @@ def _keep_private(response: Response) -> Response:
 
 def this_page() -> str:
     """The current page's path and query, without a held-comment token."""
-    args = [(k, v) for k, v in request.args.items(multi=True) if k != HELD_PARAM]
+    # Without the page number either: a new comment appears on the newest page.
+    args = [
+        (k, v) for k, v in request.args.items(multi=True) if k not in (HELD_PARAM, PAGE_PARAM)
+    ]
     query = f"?{urlencode(args)}" if args else ""
     return f"{request.script_root}{request.path}{query}"
 
