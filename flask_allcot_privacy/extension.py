@@ -14,7 +14,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cookies, headers, ratelimit, settings, text, urlargs
+from . import cookies, headers, logsafe, ratelimit, settings, text, urlargs
 from . import mail as outbox
 from .models import Base
 from .state import EXTENSION_KEY, PrivacyState
@@ -126,6 +126,7 @@ class Privacy:
         outbox.init_app(app)
         ratelimit.init_app(app)
         headers.init_app(app)
+        logsafe.init_app(app)
         _limit_request_size(app)
         # Run last, after Flask-Login has set the remember cookie.
         app.after_request_funcs.setdefault(None, []).insert(0, cookies.add_secure_flag)

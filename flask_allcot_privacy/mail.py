@@ -228,8 +228,12 @@ def deliver_after_request(response: Response) -> Response:
         with app.app_context():
             try:
                 deliver_due(ids=queued)
-            except Exception:
-                log.exception("Outbox delivery failed; 'flask privacy send-mail' retries.")
+            except Exception as error:
+                # The type only: an SMTP error's text may quote addresses or the message.
+                log.error(
+                    "Outbox delivery failed (%s); 'flask privacy send-mail' retries.",
+                    type(error).__name__,
+                )
 
     response.call_on_close(deliver)
     return response
