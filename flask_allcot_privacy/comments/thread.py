@@ -47,7 +47,9 @@ class CommentPage:
 
     def url(self, page: int) -> str:
         """This page's address showing thread page ``page``, at the comments."""
-        args = [(k, v) for k, v in request.args.items(multi=True) if k not in (PAGE_PARAM, HELD_PARAM)]
+        args = [
+            (k, v) for k, v in request.args.items(multi=True) if k not in (PAGE_PARAM, HELD_PARAM)
+        ]
         args.append((PAGE_PARAM, str(page)))
         return f"{request.script_root}{request.path}?{urlencode(args)}#comments"
 
@@ -126,9 +128,7 @@ def _keep_private(response: Response) -> Response:
 def this_page() -> str:
     """The current page's path and query, without a held-comment token."""
     # Without the page number either: a new comment appears on the newest page.
-    args = [
-        (k, v) for k, v in request.args.items(multi=True) if k not in (HELD_PARAM, PAGE_PARAM)
-    ]
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in (HELD_PARAM, PAGE_PARAM)]
     query = f"?{urlencode(args)}" if args else ""
     return f"{request.script_root}{request.path}{query}"
 

@@ -45,9 +45,7 @@ def seeded(app: Flask, make_member: t.Callable[..., User]) -> dict[str, User]:
 
 
 @pytest.fixture
-def client_as(
-    app: Flask, seeded: dict[str, User]
-) -> t.Callable[[str], CookieCheckingClient]:
+def client_as(app: Flask, seeded: dict[str, User]) -> t.Callable[[str], CookieCheckingClient]:
     """A fresh client logged in as ``who`` (one of :data:`WHO`)."""
 
     def make(who: str) -> CookieCheckingClient:

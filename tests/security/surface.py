@@ -70,6 +70,8 @@ class Form:
     values: dict[str, str]
     text_fields: list[str] = field(default_factory=list)
     choice_fields: list[str] = field(default_factory=list)
+    #: Each text field's input type (``text``, ``email``, ``url``, ``textarea``...).
+    kinds: dict[str, str] = field(default_factory=dict)
 
     @property
     def all_fields(self) -> list[str]:
@@ -92,9 +94,11 @@ def forms_in(page: str, html: str) -> list[Form]:
         values: dict[str, str] = {}
         text_fields: list[str] = []
         choice_fields: list[str] = []
+        kinds: dict[str, str] = {}
         for element in form.select("input[name], textarea[name], select[name]"):
             name = str(element["name"])
             kind = str(element.get("type", "text")).lower()
+            kinds[name] = "textarea" if element.name == "textarea" else kind
             if element.name == "textarea":
                 values[name] = element.get_text().removeprefix("\n")
                 text_fields.append(name)
@@ -118,6 +122,7 @@ def forms_in(page: str, html: str) -> list[Form]:
                 values=values,
                 text_fields=list(dict.fromkeys(text_fields)),
                 choice_fields=list(dict.fromkeys(choice_fields)),
+                kinds=kinds,
             )
         )
     return found
@@ -137,3 +142,19 @@ def forms_on_pages(client: CookieCheckingClient, urls: t.Iterable[str]) -> list[
                 seen.add(key)
                 found.append(form)
     return found
+
+
+def snapshot(app: Flask) -> dict[str, list[tuple[t.Any, ...]]]:
+    """Every row of every table but login sessions' "last seen", to tell whether a
+    request changed anything."""
+    import sqlalchemy as sa
+
+    from example_site import db
+
+    tables = {}
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            columns = [c for c in table.columns if c.name not in ("last_seen_at",)]
+            rows = db.session.execute(sa.select(*columns).order_by(*table.primary_key)).all()
+            tables[table.name] = [tuple(row) for row in rows]
+    return tables

@@ -15,7 +15,9 @@ from ..helpers import CookieCheckingClient, soup
 
 @pytest.mark.parametrize("extra_config", [{"DEMO_MAIL": True}])
 @pytest.mark.parametrize("remote", ["203.0.113.9", "10.0.0.2", "::ffff:203.0.113.9", "2001:db8::1"])
-def test_the_outbox_is_not_served_to_other_machines(client: CookieCheckingClient, remote: str) -> None:
+def test_the_outbox_is_not_served_to_other_machines(
+    client: CookieCheckingClient, remote: str
+) -> None:
     assert client.get("/outbox", environ_base={"REMOTE_ADDR": remote}).status_code == 404
 
 

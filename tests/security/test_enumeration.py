@@ -90,7 +90,9 @@ def work(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     monkeypatch.setattr(
         argon2.PasswordHasher, "verify", counting("argon2", argon2.PasswordHasher.verify)
     )
-    monkeypatch.setattr(argon2.PasswordHasher, "hash", counting("argon2", argon2.PasswordHasher.hash))
+    monkeypatch.setattr(
+        argon2.PasswordHasher, "hash", counting("argon2", argon2.PasswordHasher.hash)
+    )
     monkeypatch.setattr(tokens, "make", counting("token", tokens.make))
     monkeypatch.setattr(mail, "render", counting("render", mail.render))
     return counts
@@ -109,7 +111,9 @@ def test_reset_does_the_same_work_for_a_known_and_an_unknown_address(
     seen = []
     for address in (seeded["member"].email, "nobody@example.test"):
         work.clear()
-        response = client.post("/account/reset-password", data={"csrf_token": token, "email": address})
+        response = client.post(
+            "/account/reset-password", data={"csrf_token": token, "email": address}
+        )
         assert response.status_code == 302
         seen.append(dict(work))
     assert seen[0] == seen[1] == {"token": 1, "render": 1}
@@ -172,8 +176,10 @@ def test_privacy_request_forms_answer_alike_when_they_exist(
     found = [
         form
         for form in forms_on_pages(client, page_urls(app))
-        if "email" in form.text_fields and "password" not in form.values
-        and "username" not in form.text_fields and "message" not in form.text_fields
+        if "email" in form.text_fields
+        and "password" not in form.values
+        and "username" not in form.text_fields
+        and "message" not in form.text_fields
     ]
     assert any(f.action.endswith("/reset-password") for f in found)
     for form in found:
@@ -181,5 +187,7 @@ def test_privacy_request_forms_answer_alike_when_they_exist(
         if "details" in form.text_fields:
             extra["details"] = "Please."
         known = client_as("anonymous").submit(form.page, {**extra, "email": seeded["member"].email})
-        unknown = client_as("anonymous").submit(form.page, {**extra, "email": "nobody@example.test"})
+        unknown = client_as("anonymous").submit(
+            form.page, {**extra, "email": "nobody@example.test"}
+        )
         assert _shape(known) == _shape(unknown), form.action

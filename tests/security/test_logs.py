@@ -41,7 +41,9 @@ def test_no_secret_reaches_a_log_line_through_the_account_flows(
     client = client_as("anonymous")
     env = {"REMOTE_ADDR": VISITOR_IP}
     client.submit(
-        "/account/register", {"username": "logged", "email": "logged@example.test"}, environ_base=env
+        "/account/register",
+        {"username": "logged", "email": "logged@example.test"},
+        environ_base=env,
     )
     [link] = [u for u in links_in(smtp.wait_for("logged@example.test")) if "set-password" in u]
     token = link.rsplit("/", 1)[1]
@@ -84,7 +86,8 @@ def test_a_request_log_line_holds_no_token_and_no_full_ip(
 
 
 @pytest.mark.parametrize(
-    "typed", ["a\nforged: line", "a\r\nb", "a\u2028b", "a\u2029b", "a\x85b", "a\x00b", "a\x1b[31mred"]
+    "typed",
+    ["a\nforged: line", "a\r\nb", "a\u2028b", "a\u2029b", "a\x85b", "a\x00b", "a\x1b[31mred"],
 )
 def test_visitor_text_is_one_printable_line(typed: str) -> None:
     encoded = visitor_text(typed)
