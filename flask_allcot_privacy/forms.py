@@ -92,13 +92,13 @@ def stripped(value: t.Any) -> t.Any:
 
 
 def compatible(value: t.Any) -> t.Any:
-    """Filter: NFKC-normalised and trimmed, so full-width ``ｒｅａｄｅｒ`` is ``reader``."""
+    """Filter: NFKC-normalised and trimmed, so ``reader`` in full-width letters is ``reader``."""
     return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
 
 
 def looks_like_another(text: str) -> bool:
     """True when ``text`` mixes scripts and holds a character that passes for a Latin one
-    (a Cyrillic ``е`` among Latin letters), as Unicode's confusables table lists them.
+    (a Cyrillic ``\u0435`` among Latin letters), as Unicode's confusables table lists them.
 
     An address wholly in one script (``пользователь@пример.рф``, ``用户@example.test``'s
     Han beside a Latin domain) is welcome; only the mix that imitates Latin is refused.

@@ -228,7 +228,7 @@ def deliver_after_request(response: Response) -> Response:
         with app.app_context():
             try:
                 deliver_due(ids=queued)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - whatever failed, send-mail retries
                 # The type only: an SMTP error's text may quote addresses or the message.
                 log.error(
                     "Outbox delivery failed (%s); 'flask privacy send-mail' retries.",

@@ -49,14 +49,16 @@ def test_reserved_query_keys_on_a_staff_list_with_pages_keep_working(
     assert response.status_code == 200
     following = soup(response).select_one("a[rel=next]")
     assert following is not None
-    assert "endpoint" not in str(following["href"]) and "_method" not in str(following["href"])
+    assert "endpoint" not in str(following["href"])
+    assert "_method" not in str(following["href"])
     saved = client.submit(
         "/staff/?q=m&page=2&endpoint=x&_scheme=https&_external=1",
         {"per_page": "10"},
         form_selector="form.privacy-staff-options__form",
     )
     assert saved.status_code == 302
-    assert saved.location.startswith("/staff/") and "endpoint" not in saved.location
+    assert saved.location.startswith("/staff/")
+    assert "endpoint" not in saved.location
 
 
 @pytest.mark.parametrize("who", ["anonymous", "member"])
@@ -85,9 +87,6 @@ def test_huge_nul_and_invalid_utf8_bodies_to_every_form_are_never_a_500(
                         content_type="application/x-www-form-urlencoded",
                     )
                 assert response.status_code < 500, f"{who} {form.action} {name}"
-                if len(bad) == 100_000 and response.status_code == 400:
-                    # A field far past its length is not echoed back whole.
-                    assert bad not in response.get_data(as_text=True) or response.status_code
 
 
 def test_a_one_megabyte_body_is_refused_on_every_post_route(

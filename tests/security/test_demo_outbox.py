@@ -31,9 +31,14 @@ def test_the_outbox_is_served_on_this_computer_and_says_it_is_a_demo(
     assert "This is a demo." in soup(page).select_one(".outbox-warning").get_text()
 
 
-@pytest.mark.parametrize(
-    "argv", [["flask", "run", "--host", "0.0.0.0"], ["flask", "run", "--host=192.0.2.5"]]
-)
+#: Every interface, and a public address.
+PUBLIC_HOSTS = [
+    ["flask", "run", "--host", "0.0.0.0"],  # noqa: S104
+    ["flask", "run", "--host=192.0.2.5"],
+]
+
+
+@pytest.mark.parametrize("argv", PUBLIC_HOSTS)
 def test_demo_mode_refuses_to_start_on_a_public_address(
     config: dict[str, t.Any], monkeypatch: pytest.MonkeyPatch, argv: list[str]
 ) -> None:
@@ -51,6 +56,6 @@ def test_demo_mode_starts_on_loopback_and_from_the_environment_host(
     monkeypatch.setattr("sys.argv", ["flask", "run", "--host", "127.0.0.1", "--port", "5000"])
     assert isinstance(create_app({**config, "DEMO_MAIL": True}), Flask)
     monkeypatch.setattr("sys.argv", ["flask", "run"])
-    monkeypatch.setenv("FLASK_RUN_HOST", "0.0.0.0")
+    monkeypatch.setenv("FLASK_RUN_HOST", "0.0.0.0")  # noqa: S104
     with pytest.raises(RemoteDemoRefused):
         create_app({**config, "DEMO_MAIL": True})

@@ -15,11 +15,13 @@ from flask_allcot_privacy.models import Comment, User
 
 from ..helpers import CookieCheckingClient, field_error, soup
 
+#: "reader" in full-width letters.
+FULL_WIDTH_READER = "\uff52\uff45\uff41\uff44\uff45\uff52"
 LOOKALIKES = [
-    "reаder@example.test",  # Cyrillic а
-    "rеader@example.test",  # Cyrillic е
-    "reader@exаmple.test",  # Cyrillic а in the domain
-    "ρaypal@example.test",  # Greek rho
+    "re\u0430der@example.test",  # a Cyrillic a
+    "r\u0435ader@example.test",  # a Cyrillic e
+    "reader@ex\u0430mple.test",  # a Cyrillic a in the domain
+    "\u03c1aypal@example.test",  # a Greek rho
 ]
 
 
@@ -39,9 +41,10 @@ def test_a_lookalike_address_is_refused_at_registration(
 def test_full_width_letters_are_the_ascii_address_they_look_like(
     app: Flask, client_as: t.Callable[[str], CookieCheckingClient], seeded: dict[str, User]
 ) -> None:
-    """NFKC: ``ｒｅａｄｅｒ@example.test`` is the member's own address, not a new account."""
+    """NFKC: the member's address in full-width letters is theirs, not a new account."""
     response = client_as("anonymous").submit(
-        "/account/register", {"username": "newname", "email": "ｒｅａｄｅｒ@example.test"}
+        "/account/register",
+        {"username": "newname", "email": FULL_WIDTH_READER + "@example.test"},
     )
     assert response.status_code == 302
     with app.app_context():
@@ -52,7 +55,8 @@ def test_a_full_width_username_is_the_ascii_username(
     client_as: t.Callable[[str], CookieCheckingClient], seeded: dict[str, User]
 ) -> None:
     response = client_as("anonymous").submit(
-        "/account/register", {"username": "ｒｅａｄｅｒ", "email": "other@example.test"}
+        "/account/register",
+        {"username": FULL_WIDTH_READER, "email": "other@example.test"},
     )
     assert response.status_code == 400
     assert "taken" in field_error(response, "username")
@@ -98,7 +102,8 @@ def test_a_thread_of_470_comments_is_shown_a_page_at_a_time(
     assert older is not None
     first = client.get("/posts/cookies-explained?comments_page=1")
     bodies = [b.get_text(strip=True) for b in soup(first).select(".privacy-comment__body")]
-    assert bodies[0] == "Comment number 0" and len(bodies) == per_page
+    assert bodies[0] == "Comment number 0"
+    assert len(bodies) == per_page
     # A page number past the end, or nonsense, shows a real page.
     for query in ("comments_page=999", "comments_page=-3", "comments_page=x"):
         assert client.get(f"/posts/cookies-explained?{query}").status_code == 200

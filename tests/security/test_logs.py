@@ -80,9 +80,12 @@ def test_a_request_log_line_holds_no_token_and_no_full_ip(
     )
     logging.getLogger("werkzeug").info('2001:db8:1:2:3:4:5:6 - - "GET / HTTP/1.1" 200 -')
     logged = _everything_logged(caplog)
-    assert token not in logged and VISITOR_IP not in logged
-    assert "[token]" in logged and "203.0.113.0/24" in logged
-    assert "2001:db8:1:2:3:4:5:6" not in logged and "2001:db8:1::/48" in logged
+    assert token not in logged
+    assert VISITOR_IP not in logged
+    assert "[token]" in logged
+    assert "203.0.113.0/24" in logged
+    assert "2001:db8:1:2:3:4:5:6" not in logged
+    assert "2001:db8:1::/48" in logged
 
 
 @pytest.mark.parametrize(

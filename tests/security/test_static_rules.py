@@ -78,9 +78,9 @@ def _relative(path: Path) -> str:
 def test_no_render_template_string_on_input(path: Path) -> None:
     for call in _calls(ast.parse(path.read_text())):
         if _name(call) == "render_template_string":
-            assert call.args and isinstance(call.args[0], ast.Constant), (
-                f"{_relative(path)}:{call.lineno}: render_template_string on a non-literal"
-            )
+            where = f"{_relative(path)}:{call.lineno}: render_template_string on a non-literal"
+            assert call.args, where
+            assert isinstance(call.args[0], ast.Constant), where
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=_relative)
@@ -108,9 +108,9 @@ def test_markup_only_where_its_input_is_known_to_be_safe(path: Path) -> None:
 def test_safe_filter_only_on_literals(path: Path) -> None:
     for match in re.finditer(r"[^{}|]*\|\s*safe\b", path.read_text()):
         expected = SAFE_FILTERS.get(path.name)
-        assert expected is not None and expected in match.group(0), (
-            f"{_relative(path)}: '{match.group(0).strip()}' marks a value safe"
-        )
+        where = f"{_relative(path)}: '{match.group(0).strip()}' marks a value safe"
+        assert expected is not None, where
+        assert expected in match.group(0), where
 
 
 def test_the_rules_catch_what_they_are_for(tmp_path: Path) -> None:
@@ -118,7 +118,8 @@ def test_the_rules_catch_what_they_are_for(tmp_path: Path) -> None:
     redirect, render = (
         c for c in _calls(bad) if _name(c) in ("redirect", "render_template_string")
     )
-    assert _unchecked(redirect.args[0]) and not isinstance(render.args[0], ast.Constant)
+    assert _unchecked(redirect.args[0])
+    assert not isinstance(render.args[0], ast.Constant)
     good = ast.parse("redirect(safe_target(request.args.get('next')) or url_for('x'))")
     assert not _unchecked(_calls(good)[0].args[0])
 

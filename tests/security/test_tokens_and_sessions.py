@@ -194,7 +194,9 @@ def test_the_session_is_renewed_at_login(
     after = client.get_cookie("session", domain=app.config["SERVER_NAME"])
     with client.session_transaction() as current:
         assert "planted_by_attacker" not in current
-    assert before is not None and after is not None and before.value != after.value
+    assert before is not None
+    assert after is not None
+    assert before.value != after.value
     # The pre-login session cookie gives no login.
     replay = t.cast(CookieCheckingClient, app.test_client())
     replay.set_cookie("session", before.value, domain=app.config["SERVER_NAME"])

@@ -6,9 +6,8 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from flask import Flask
-
 import sqlalchemy as sa
+from flask import Flask
 
 from example_site import db
 from flask_allcot_privacy.models import OutboxMessage, User

@@ -109,9 +109,12 @@ def breakouts(html: str) -> list[str]:
         assert isinstance(element, Tag)
         if _MARKER.search(element.name):
             found.append(f"<{element.name}>")
-        if element.name in ("script", "style") and _MARKER.search(element.get_text()):
-            if element.get("type") not in ("application/json", "text/plain"):
-                found.append(f"<{element.name}>{element.get_text()[:60]}")
+        if (
+            element.name in ("script", "style")
+            and _MARKER.search(element.get_text())
+            and element.get("type") not in ("application/json", "text/plain")
+        ):
+            found.append(f"<{element.name}>{element.get_text()[:60]}")
         for name, value in element.attrs.items():
             text = " ".join(value) if isinstance(value, list) else str(value)
             if _MARKER.search(name):
