@@ -6,16 +6,13 @@ import typing as t
 
 from flask import Blueprint, Flask
 from flask_babel import Babel
-from flask_login import LoginManager
 from flask_mail import Mail
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import generate_csrf
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cookies, headers, logsafe, ratelimit, settings, text, urlargs
-from . import mail as outbox
+from . import cookies, headers, logsafe, outbox, ratelimit, settings, text, urlargs
+from .accounts import sessions
 from .models import Base
 from .state import EXTENSION_KEY, PrivacyState
 
@@ -51,7 +48,37 @@ class Privacy:
     def init_app(
         self, app: Flask, *, db: SQLAlchemy | None = None, mail: Mail | None = None
     ) -> None:
-        """Check the configuration and register models, blueprints, hooks and commands."""
+        """Check the configuration and register models, blueprints, hooks and commands.
+
+        Call it once per app, after ``db.init_app(app)`` and ``mail.init_app(app)``.
+
+        The following keys from ``app.config`` are read:
+
+        - every ``PRIVACY_*`` key (``docs/config.rst``): missing ones are set to their
+          defaults and all are checked here, so a bad value fails now, not on a request.
+          The URL prefixes, ``PRIVACY_TRUSTED_PROXIES``, ``PRIVACY_RATELIMIT_STORAGE_URI``
+          and ``PRIVACY_ERROR_PAGES`` are used at this call only; the lifetimes and
+          ``PRIVACY_COOKIE_SECURE`` are also copied into Flask's and Flask-Login's
+          cookie settings here. The rest are read when needed, during requests and
+          commands. Set the configuration before this call;
+        - ``SECRET_KEY`` (required) and ``SECRET_KEY_FALLBACKS``, to sign cookies and
+          emailed links;
+        - ``SERVER_NAME``, ``PREFERRED_URL_SCHEME`` and ``APPLICATION_ROOT``, for links
+          in email sent from the command line; ``MAIL_DEFAULT_SENDER`` unless
+          ``PRIVACY_MAIL_SENDER`` is set.
+
+        These keys are set, replacing the host's values, because Flask's and
+        Flask-Login's defaults break the policy: ``PERMANENT_SESSION_LIFETIME``,
+        ``SESSION_REFRESH_EACH_REQUEST``, ``SESSION_COOKIE_HTTPONLY``,
+        ``SESSION_COOKIE_SECURE``, ``REMEMBER_COOKIE_DURATION``,
+        ``REMEMBER_COOKIE_REFRESH_EACH_REQUEST``, ``REMEMBER_COOKIE_HTTPONLY``,
+        ``REMEMBER_COOKIE_SECURE``, and ``SESSION_COOKIE_SAMESITE`` and
+        ``REMEMBER_COOKIE_SAMESITE`` unless they are ``Strict`` or ``Lax``.
+
+        :raises ConfigurationError: a ``PRIVACY_*`` key is unknown or holds a bad value.
+        :raises RuntimeError: the app lacks something the extension needs (the message
+            says what).
+        """
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError(
                 "Privacy.init_app() was already called on this app. Call it once per app; "
@@ -64,18 +91,15 @@ class Privacy:
         assert host_mail is not None
         settings.apply_defaults(app)
         settings.check(app)
-        cookies.configure_login_cookies(app)
+        sessions.configure_login_cookies(app)
 
         share_tables(db)
 
         if "babel" not in app.extensions:
             Babel(app)
 
-        login_manager = LoginManager()
-        login_manager.init_app(app)
-        limiter = MovingWindowRateLimiter(
-            storage_from_string(app.config["PRIVACY_RATELIMIT_STORAGE_URI"])
-        )
+        login_manager = sessions.create_login_manager(app)
+        limiter = ratelimit.make_limiter(app)
 
         if app.config["PRIVACY_TRUSTED_PROXIES"]:
             hops = app.config["PRIVACY_TRUSTED_PROXIES"]

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import re
 import typing as t
-import unicodedata
 from urllib.parse import urlsplit
 
-from confusable_homoglyphs import confusables
-from email_validator import EmailNotValidError, validate_email
-from flask import current_app, request
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import EmailField, Field, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
+
+from .lookalikes import compatible
 
 #: Control characters no visitor types (NUL among them, which PostgreSQL refuses).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -91,49 +90,22 @@ def stripped(value: t.Any) -> t.Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def compatible(value: t.Any) -> t.Any:
-    """Filter: NFKC-normalised and trimmed, so ``reader`` in full-width letters is ``reader``."""
-    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
-
-
-def looks_like_another(text: str) -> bool:
-    """True when ``text`` mixes scripts and holds a character that passes for a Latin one
-    (a Cyrillic ``\u0435`` among Latin letters), as Unicode's confusables table lists them.
-
-    An address wholly in one script (``пользователь@пример.рф``, ``用户@example.test``'s
-    Han beside a Latin domain) is welcome; only the mix that imitates Latin is refused.
-    """
-    return bool(
-        confusables.is_mixed_script(text)
-        and confusables.is_confusable(text, preferred_aliases=["latin"])
-    )
-
-
 def one_line(value: t.Any) -> t.Any:
     """Filter: line breaks and runs of spaces collapsed; a name is one line, fit for a header."""
     return _WHITESPACE.sub(" ", value).strip() if isinstance(value, str) else value
 
 
 class ValidEmail:
-    """Validate with email-validator and replace the data with the normalised address."""
+    """The account service's email rule: replace the data with the normalised address."""
 
     def __call__(self, form: FlaskForm, field: Field) -> None:
         if not field.data:
             return
-        if looks_like_another(field.data):
-            raise ValidationError(
-                _l(
-                    "This address mixes letters of different alphabets that look alike. "
-                    "Type it in one alphabet."
-                )
-            )
+        from .accounts.service import AccountError, normalised_email
+
         try:
-            field.data = validate_email(
-                field.data,
-                check_deliverability=False,
-                test_environment=current_app.config["PRIVACY_EMAIL_ALLOW_TEST_DOMAINS"],
-            ).normalized
-        except EmailNotValidError as error:
+            field.data = normalised_email(field.data)
+        except AccountError as error:
             raise ValidationError(str(error)) from None
 
 

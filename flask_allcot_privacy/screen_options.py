@@ -22,6 +22,8 @@ from . import consent, cookies, tokens
 from .forms import PrivacyForm
 from .urlargs import same_page_args
 
+__all__ = ["ScreenOptionsForm", "per_page", "read", "remember", "saved"]
+
 SALT = "flask-allcot-privacy.screen-options"
 
 

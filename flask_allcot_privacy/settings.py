@@ -11,10 +11,14 @@ from __future__ import annotations
 import difflib
 import re
 import typing as t
+import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 
+from email_validator import EmailNotValidError, validate_email
 from flask import Flask
+
+from .cookies import CONSENT_CATEGORIES
 
 
 class ConfigurationError(ValueError):
@@ -89,21 +93,21 @@ def _rate_limit(value: t.Any) -> bool:
         return False
 
 
+#: Where outbox mail is delivered from (``PRIVACY_MAIL_DELIVERY``).
+DELIVERY_MODES = ("after_response", "cli", "celery")
+#: A claim must outlast one whole SMTP exchange: connect, EHLO, TLS, login, MAIL, RCPT, DATA...
+CLAIM_TIMEOUTS = 10
+
 PROCESSOR_FIELDS = ("name", "purpose", "category", "policy_url")
-CONSENT_CATEGORIES = ("necessary", "preferences", "analytics", "marketing")
 
 
 def _processors(value: t.Any) -> bool:
-    if not isinstance(value, (list, tuple)):
-        return False
-    for entry in value:
-        if not isinstance(entry, dict) or not all(
-            isinstance(entry.get(f), str) and entry.get(f) for f in PROCESSOR_FIELDS
-        ):
-            return False
-        if entry["category"] not in CONSENT_CATEGORIES:
-            return False
-    return True
+    """The shape; each category is checked against the configured ones in :func:`check`."""
+    return isinstance(value, (list, tuple)) and all(
+        isinstance(entry, dict)
+        and all(isinstance(entry.get(f), str) and entry.get(f) for f in PROCESSOR_FIELDS)
+        for entry in value
+    )
 
 
 def _categories(value: t.Any) -> bool:
@@ -246,14 +250,33 @@ DEFAULTS: dict[str, Setting] = {
         None, "an address, or None to use MAIL_DEFAULT_SENDER", _is_optional_str
     ),
     "PRIVACY_MAIL_SEND_AFTER_REQUEST": Setting(
-        True,
-        "True (deliver after the response) or False (only 'flask privacy send-mail')",
-        _is_bool,
+        None,
+        "None; deprecated, use PRIVACY_MAIL_DELIVERY ('after_response' for True, 'cli' for False)",
+        _one_of(None, True, False),
     ),
     "PRIVACY_MAIL_MAX_ATTEMPTS": Setting(8, "an integer from 1 to 100", _int_between(1, 100)),
     "PRIVACY_MAIL_RETRY_AFTER": Setting(
         timedelta(minutes=1),
         "a positive datetime.timedelta or a number of seconds (doubled after each failed attempt)",
+        _positive_duration,
+    ),
+    # Delivery and scale
+    "PRIVACY_MAIL_DELIVERY": Setting(
+        "after_response",
+        "'after_response' (a background thread in each web process), 'cli' (only "
+        "'flask privacy send-mail') or 'celery' (Celery workers; pip install "
+        "flask-allcot-privacy[celery])",
+        _one_of(*DELIVERY_MODES),
+    ),
+    "PRIVACY_MAIL_TIMEOUT": Setting(
+        timedelta(seconds=5),
+        "a positive datetime.timedelta or a number of seconds (each SMTP connect and command)",
+        _positive_duration,
+    ),
+    "PRIVACY_MAIL_CLAIM_FOR": Setting(
+        timedelta(minutes=5),
+        "a positive datetime.timedelta or a number of seconds, at least 10 times "
+        "PRIVACY_MAIL_TIMEOUT (how long a worker holds a message it is sending)",
         _positive_duration,
     ),
     # Proxies (werkzeug ProxyFix semantics: how many proxies to trust)
@@ -296,7 +319,7 @@ DEFAULTS: dict[str, Setting] = {
     "PRIVACY_PROCESSORS": Setting(
         [],
         "a list of dicts with non-empty 'name', 'purpose', 'category' "
-        f"(one of {', '.join(CONSENT_CATEGORIES)}) and 'policy_url' (optional 'opt_out_url')",
+        "(one of PRIVACY_CONSENT_CATEGORIES) and 'policy_url' (optional 'opt_out_url')",
         _processors,
     ),
     # Security
@@ -332,7 +355,8 @@ def apply_defaults(app: Flask) -> None:
 
 
 def check(app: Flask) -> None:
-    """Refuse unknown ``PRIVACY_*`` keys and values a key does not accept."""
+    """Refuse unknown ``PRIVACY_*`` keys, values a key does not accept, and keys that
+    disagree with each other. Every check of the configuration is made here, once."""
     for key in app.config:
         if key.startswith("PRIVACY_") and key not in DEFAULTS:
             close = difflib.get_close_matches(key, DEFAULTS, n=1)
@@ -347,3 +371,65 @@ def check(app: Flask) -> None:
             raise ConfigurationError(f"{key} is {value!r}, but it accepts {setting.accepts}.")
         if setting.check is _positive_duration:
             app.config[key] = _as_timedelta(value)
+    _check_together(app.config)
+    _check_delivery(app)
+
+
+def _check_together(config: t.Mapping[str, t.Any]) -> None:
+    """The checks that read more than one key."""
+    categories = config["PRIVACY_CONSENT_CATEGORIES"]
+    if config["PRIVACY_ANALYTICS_ID"] and "analytics" not in categories:
+        raise ConfigurationError(
+            "PRIVACY_ANALYTICS_ID is set but PRIVACY_CONSENT_CATEGORIES has no 'analytics' "
+            "category to ask consent for it: add 'analytics' or unset the id."
+        )
+    for entry in config["PRIVACY_PROCESSORS"]:
+        if entry["category"] not in categories:
+            raise ConfigurationError(
+                f"PRIVACY_PROCESSORS lists {entry['name']!r} in the category "
+                f"{entry['category']!r}, which PRIVACY_CONSENT_CATEGORIES "
+                f"({', '.join(categories)}) does not have, so the policy would not show it: "
+                "add the category or move the processor to one of those."
+            )
+    for address in config["PRIVACY_CONTACT_RECIPIENTS"]:
+        try:
+            validate_email(
+                address,
+                check_deliverability=False,
+                test_environment=config["PRIVACY_EMAIL_ALLOW_TEST_DOMAINS"],
+            )
+        except EmailNotValidError as error:
+            raise ConfigurationError(
+                f"PRIVACY_CONTACT_RECIPIENTS has {address!r}, which is not an email "
+                f"address ({error}): list addresses only, such as 'privacy@example.com'."
+            ) from None
+
+
+def _check_delivery(app: Flask) -> None:
+    """The deprecated switch, and a claim long enough for one send to finish."""
+    config = app.config
+    send_after = config["PRIVACY_MAIL_SEND_AFTER_REQUEST"]
+    if send_after is not None:
+        replacement = "after_response" if send_after else "cli"
+        warnings.warn(
+            "PRIVACY_MAIL_SEND_AFTER_REQUEST is deprecated and will be removed: set "
+            f"PRIVACY_MAIL_DELIVERY = {replacement!r} instead.",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+        if not send_after and config["PRIVACY_MAIL_DELIVERY"] == "after_response":
+            config["PRIVACY_MAIL_DELIVERY"] = "cli"
+    if config["PRIVACY_MAIL_CLAIM_FOR"] < CLAIM_TIMEOUTS * config["PRIVACY_MAIL_TIMEOUT"]:
+        raise ConfigurationError(
+            f"PRIVACY_MAIL_CLAIM_FOR ({config['PRIVACY_MAIL_CLAIM_FOR']}) must be at least "
+            f"{CLAIM_TIMEOUTS} times PRIVACY_MAIL_TIMEOUT ({config['PRIVACY_MAIL_TIMEOUT']}), "
+            "or another worker could send a message while the first is still sending it."
+        )
+    if config["PRIVACY_MAIL_DELIVERY"] == "celery":
+        try:
+            import celery  # noqa: F401
+        except ImportError:
+            raise ConfigurationError(
+                "PRIVACY_MAIL_DELIVERY is 'celery' but Celery is not installed: "
+                "pip install 'flask-allcot-privacy[celery]'."
+            ) from None

@@ -22,7 +22,7 @@ from sqlalchemy.orm import selectinload
 from ..headers import keep_private
 from ..models import Comment
 from ..state import current_db
-from . import author_cookies, status
+from . import author_cookies, moderation_rules
 from .forms import MemberCommentForm, VisitorCommentForm
 
 #: The query parameter of the signed link that shows a held comment to its author.
@@ -61,7 +61,7 @@ def approved_comments(target: str, page: int | None = None) -> tuple[list[Commen
     is shown, where a new comment appears.
     """
     session = current_db().session
-    where = (Comment.target == target, Comment.status == status.APPROVED)
+    where = (Comment.target == target, Comment.status == moderation_rules.APPROVED)
     total = int(session.scalar(sa.select(sa.func.count(Comment.id)).where(*where)) or 0)
     per_page = current_app.config["PRIVACY_COMMENTS_PER_PAGE"]
     pages = max(1, math.ceil(total / per_page))
@@ -97,7 +97,7 @@ def bound_form() -> MemberCommentForm:
 def context(target: str, form: MemberCommentForm) -> dict[str, t.Any]:
     """What ``thread.html`` needs; a held comment is added only for its signed link."""
     comments, pager = approved_comments(target, requested_page())
-    held = status.held_comment(request.args.get(HELD_PARAM), target)
+    held = moderation_rules.held_comment(request.args.get(HELD_PARAM), target)
     if held is not None:
         comments = sorted([*comments, held], key=lambda c: (c.created_at, c.id))
     # A member sees their own name and email in the form; a visitor their remembered details.

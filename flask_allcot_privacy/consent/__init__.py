@@ -31,17 +31,7 @@ def _describe() -> dict[str, t.Any]:
 
 def init_app(app: Flask) -> None:
     """Register the template globals and the hook that saves and records a GPC decision."""
-    from ..settings import ConfigurationError
     from . import rendering
-
-    if (
-        app.config["PRIVACY_ANALYTICS_ID"]
-        and "analytics" not in (app.config["PRIVACY_CONSENT_CATEGORIES"])
-    ):
-        raise ConfigurationError(
-            "PRIVACY_ANALYTICS_ID is set but PRIVACY_CONSENT_CATEGORIES has no 'analytics' "
-            "category to ask consent for it: add 'analytics' or unset the id."
-        )
 
     app.add_template_global(rendering.head, "privacy_head")
     app.add_template_global(rendering.banner, "privacy_consent_banner")
@@ -58,7 +48,7 @@ def _save_gpc_decision(response: Response) -> Response:
     no cookies (a crawler, a flood of requests) never writes to the database.
     """
     from ..state import current_db
-    from . import choice, records
+    from . import choice, proof
 
     if not choice.was_consulted():
         return response
@@ -70,7 +60,7 @@ def _save_gpc_decision(response: Response) -> Response:
     if response.status_code >= 400:
         return response
     if unrecorded is not None:
-        if records.append_gpc_once(unrecorded):
+        if proof.append_gpc_once(unrecorded):
             current_db().session.commit()
         if choice.is_current(unrecorded):
             choice.save(response, dataclasses.replace(unrecorded, unrecorded=False))

@@ -82,6 +82,4 @@ def _counts() -> list[dict[str, t.Any]]:
                 ),
             }
         )
-        # Room for the privacy-request queue: it adds the open requests and the
-        # nearest answer deadline (P32) here when it lands.
     return counts

@@ -11,8 +11,7 @@ from example_site import db
 from example_site.models import Post
 from flask_allcot_privacy.models import ROLES, Comment, User
 
-from ..conftest import log_in
-from ..helpers import CookieCheckingClient
+from ..helpers import CookieCheckingClient, log_in
 
 #: Who asks: nobody logged in, a member without a role, then each role.
 WHO = ("anonymous", "member", *ROLES)

@@ -11,11 +11,10 @@ import argon2
 import pytest
 from flask import Flask
 
-from flask_allcot_privacy import mail, tokens
+from flask_allcot_privacy import outbox, tokens
 from flask_allcot_privacy.models import User
 
-from ..conftest import PASSWORD, log_in
-from ..helpers import CookieCheckingClient, main_text, soup
+from ..helpers import PASSWORD, CookieCheckingClient, log_in, main_text, soup
 
 #: What differs by nature between two answers: CSRF tokens, session cookies, dates.
 _VOLATILE = re.compile(r"(session|csrf_token|Expires|Max-Age|Date)", re.IGNORECASE)
@@ -94,7 +93,7 @@ def work(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
         argon2.PasswordHasher, "hash", counting("argon2", argon2.PasswordHasher.hash)
     )
     monkeypatch.setattr(tokens, "make", counting("token", tokens.make))
-    monkeypatch.setattr(mail, "render", counting("render", mail.render))
+    monkeypatch.setattr(outbox, "render", counting("render", outbox.render))
     return counts
 
 

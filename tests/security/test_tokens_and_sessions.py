@@ -16,8 +16,7 @@ from flask_allcot_privacy import tokens
 from flask_allcot_privacy.clock import utcnow
 from flask_allcot_privacy.models import User
 
-from ..conftest import PASSWORD, log_in
-from ..helpers import CookieCheckingClient, SMTPSink, links_in, path_of, soup
+from ..helpers import PASSWORD, CookieCheckingClient, SMTPSink, links_in, log_in, path_of, soup
 from .surface import rules, snapshot, url_for_rule
 
 PURPOSES = [value for value in vars(tokens).values() if isinstance(value, tokens.TokenPurpose)]

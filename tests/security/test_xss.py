@@ -21,7 +21,7 @@ from .xss import EMAIL_PAYLOADS, PAYLOADS, URL_PAYLOADS, breakouts
 QUIET = {
     "PRIVACY_RATELIMIT_ENABLED": False,
     "PRIVACY_COMMENTS_PER_PAGE": 500,
-    "PRIVACY_MAIL_SEND_AFTER_REQUEST": False,
+    "PRIVACY_MAIL_DELIVERY": "cli",
 }
 #: Forms whose submission ends the attacking session (logout) are not filled.
 SKIP_ACTIONS = ("/account/logout",)
