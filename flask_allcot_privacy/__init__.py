@@ -22,6 +22,7 @@ from .accounts.service import (
 )
 from .consent import allows as consent_allows
 from .extension import Privacy
+from .marketing.subscriptions import NotSubscribed
 from .models import ROLES, User
 from .settings import ConfigurationError
 from .staff.guard import require_role
@@ -32,6 +33,7 @@ __all__ = [
     "AccountError",
     "ConfigurationError",
     "EmailTaken",
+    "NotSubscribed",
     "Privacy",
     "PrivacyTestClient",
     "User",

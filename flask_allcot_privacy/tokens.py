@@ -36,6 +36,14 @@ CONSENT = TokenPurpose("consent", "PRIVACY_CONSENT_LIFETIME")
 #: Shows a comment awaiting moderation to its author, who may have no account or cookie.
 HELD_COMMENT = TokenPurpose("held-comment", "PRIVACY_HELD_COMMENT_LINK_WITHIN")
 
+#: Confirms a newsletter subscription (double opt-in); bound to the latest request.
+CONFIRM_SUBSCRIPTION = TokenPurpose("confirm-subscription", "PRIVACY_SUBSCRIBE_CONFIRM_WITHIN")
+#: The unsubscribe link of every marketing email; long-lived, as old emails get read.
+UNSUBSCRIBE = TokenPurpose("unsubscribe", "PRIVACY_UNSUBSCRIBE_LINK_WITHIN")
+#: The open pixel and the click links of a tracked marketing email (P23).
+MAIL_OPEN = TokenPurpose("mail-open", "PRIVACY_UNSUBSCRIBE_LINK_WITHIN")
+MAIL_CLICK = TokenPurpose("mail-click", "PRIVACY_UNSUBSCRIBE_LINK_WITHIN")
+
 
 class TokenError(Exception):
     """A token cannot be used; ``reason`` says why in words a visitor understands."""
