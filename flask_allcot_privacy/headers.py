@@ -59,8 +59,15 @@ ANALYTICS_SOURCES = {
 
 
 def is_own_page() -> bool:
-    """True while answering a request for one of the extension's own pages."""
-    return has_request_context() and request.blueprint in OWN_BLUEPRINTS
+    """True while answering a request for one of the extension's own pages.
+
+    Every blueprint of the extension is named ``privacy_...``, so a part added later
+    (privacy requests, marketing) gets the headers without being listed.
+    """
+    if not has_request_context():
+        return False
+    blueprint = request.blueprint or ""
+    return blueprint in OWN_BLUEPRINTS or blueprint.startswith("privacy_")
 
 
 def csp_nonce() -> str:

@@ -77,7 +77,7 @@ def test_a_page_whose_address_holds_a_token_sends_no_referrer(
     app: Flask, client_as: t.Callable[[str], CookieCheckingClient]
 ) -> None:
     client = client_as("anonymous")
-    token_rules = [r for r in rules(app) if "token" in r.arguments]
+    token_rules = [r for r in rules(app) if "token" in r.arguments and "GET" in (r.methods or ())]
     assert token_rules
     for rule in token_rules:
         response = client.get(url_for_rule(app, rule))

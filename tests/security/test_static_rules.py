@@ -33,6 +33,7 @@ MARKUP_CALLS = {
     "comments/bodies.py": "nh3 has just removed every tag and attribute not allowed",
     "comments/thread.py": "an autoescaped template's output",
     "consent/rendering.py": "autoescaped templates' output; the host's own inline code",
+    "marketing/tracking.py": "escaped markup whose new attribute values are escaped too",
 }
 REQUEST_VALUES = {"args", "form", "values", "json", "cookies", "headers", "data", "files"}
 
