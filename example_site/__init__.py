@@ -18,6 +18,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from flask_allcot_privacy import Privacy
 
+from .demo_guard import refuse_remote_demo
 from .processors import PROCESSORS
 
 
@@ -49,6 +50,9 @@ def create_app(test_config: dict[str, t.Any] | None = None) -> Flask:
         SQLALCHEMY_DATABASE_URI="sqlite:///example.sqlite",
         # Demo mode: mail is kept in the outbox and shown at /outbox instead of sent.
         DEMO_MAIL=True,
+        # Demo mode shows every email, password links included, at /outbox: it refuses
+        # to be served on an address other machines reach unless this is set.
+        DEMO_ALLOW_REMOTE=False,
         MAIL_DEFAULT_SENDER="ALLCOT Blog <no-reply@allcot.example>",
         PRIVACY_SITE_NAME="ALLCOT Blog",
         PRIVACY_BASE_TEMPLATE="base.html",
@@ -69,6 +73,8 @@ def create_app(test_config: dict[str, t.Any] | None = None) -> Flask:
         # all of them; per-account and per-address limits stay as they are.
         for key, limit in DEMO_PER_IP_LIMITS.items():
             app.config.setdefault(key, limit)
+
+    refuse_remote_demo(app)
 
     db.init_app(app)
     mail.init_app(app)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, render_template, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 
 from flask_allcot_privacy import CommentTarget
 from flask_allcot_privacy.models import OutboxMessage
 
 from . import db
+from .demo_guard import is_loopback
 from .models import Post
 
 bp = Blueprint("blog", __name__)
@@ -41,8 +42,12 @@ def comment_target(key: str) -> CommentTarget | None:
 
 @bp.route("/outbox")
 def outbox() -> str:
-    """Demo mode only: every email the site sent, newest first, links clickable."""
-    if not current_app.config["DEMO_MAIL"]:
+    """Demo mode only, for this computer only: every email the site sent, links clickable.
+
+    The links in it reset any account's password, so a visitor from another machine
+    gets a 404, as if the page did not exist.
+    """
+    if not current_app.config["DEMO_MAIL"] or not is_loopback(request.remote_addr):
         abort(404)
     messages = db.session.scalars(
         sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(100)

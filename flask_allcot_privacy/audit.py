@@ -12,6 +12,7 @@ from flask import current_app, has_request_context
 from flask_login import current_user
 
 from .ipaddr import request_ip
+from .logsafe import visitor_text
 from .models import AuditEvent
 from .state import current_db
 
@@ -46,7 +47,9 @@ def _add(
         actor_id=actor_id,
         action=action,
         subject_id=subject_id,
-        detail=detail[:500],
+        # The detail may quote a search a visitor typed: one printable line, no NUL
+        # (which PostgreSQL refuses).
+        detail=visitor_text(detail, 500),
         ip_address=ip_address[:45],
     )
     current_db().session.add(event)

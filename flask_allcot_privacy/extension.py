@@ -11,7 +11,19 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import caching, cookies, errors, outbox, ratelimit, retention, settings, text
+from . import (
+    caching,
+    cookies,
+    errors,
+    headers,
+    logsafe,
+    outbox,
+    ratelimit,
+    retention,
+    settings,
+    text,
+    urlargs,
+)
 from .accounts import sessions
 from .comments.targets import Resolver as CommentTargetResolver
 from .models import Base
@@ -132,6 +144,7 @@ class Privacy:
             url_prefix=app.config["PRIVACY_URL_PREFIX"],
         )
         app.add_template_global(_endpoints, "privacy_endpoints")
+        app.add_template_global(urlargs.same_page_args, "privacy_same_page_args")
         app.add_template_filter(text.paragraphs, "privacy_paragraphs")
         # Flask-WTF's own global, as CSRFProtect would register it, for forms built by hand.
         app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
@@ -155,6 +168,9 @@ class Privacy:
         outbox.init_app(app)
         ratelimit.init_app(app)
         errors.init_app(app)
+        headers.init_app(app)
+        logsafe.init_app(app)
+        _limit_request_size(app)
         # Run last, after Flask-Login has set the remember cookie.
         app.after_request_funcs.setdefault(None, []).insert(0, caching.keep_private)
         app.after_request_funcs[None].insert(0, cookies.add_secure_flag)
@@ -215,6 +231,16 @@ class Privacy:
         from .marketing.sending import send_marketing
 
         return send_marketing(template, **context)
+
+
+def _limit_request_size(app: Flask) -> None:
+    """Cap request bodies (413 past the cap) unless the host chose its own limits."""
+    limit = app.config["PRIVACY_MAX_CONTENT_LENGTH"]
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = limit
+    # Flask's own default is 500,000 bytes; a host that changed it keeps its value.
+    if app.config.get("MAX_FORM_MEMORY_SIZE", 500_000) == 500_000:
+        app.config["MAX_FORM_MEMORY_SIZE"] = min(limit, 500_000)
 
 
 def share_tables(db: SQLAlchemy) -> None:

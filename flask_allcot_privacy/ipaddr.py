@@ -17,7 +17,8 @@ import ipaddress
 from flask import request
 
 #: What :func:`anonymise` returns for anything that is not an IP address.
-UNKNOWN_ANONYMISED = "0.0.0.0"  # noqa: S104 - a stored value, never bound to
+# A stored value, never an address to bind to.
+UNKNOWN_ANONYMISED = "0.0.0.0"  # noqa: S104  # nosec B104
 #: How many leading bits :func:`anonymise` keeps, per IP version.
 KEPT_PREFIX = {4: 24, 6: 64}
 #: The longest user agent stored; longer ones are cut (the columns hold 255 characters).

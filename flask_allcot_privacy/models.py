@@ -126,7 +126,7 @@ class User(Base):
 
     def display_name_options(self) -> list[tuple[str, str]]:
         """The display names this member can choose, offering only filled-in names."""
-        first, last = self.first_name.strip(), self.last_name.strip()
+        first, last = (self.first_name or "").strip(), (self.last_name or "").strip()
         options = [("username", self.username)]
         if first:
             options.append(("first", first))

@@ -88,6 +88,26 @@ def queue(
     message for anyone who is not a current subscriber raises
     :class:`~.marketing.subscriptions.NotSubscribed`.
     """
+    message = compose(
+        template, to, category=category, reply_to=reply_to, headers=headers, **context
+    )
+    session = _state().db.session
+    session.add(message)
+    session.flush()
+    g.setdefault("_privacy_queued_mail", []).append(message.id)
+    return message
+
+
+def compose(
+    template: str,
+    to: str | t.Sequence[str],
+    *,
+    category: str = "system",
+    reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
+    **context: t.Any,
+) -> OutboxMessage:
+    """Render an email into an outbox row without adding it to the session."""
     if category not in CATEGORIES:
         raise ValueError(f"category must be one of {CATEGORIES}, not {category!r}.")
     recipients = [to] if isinstance(to, str) else list(to)
@@ -113,10 +133,6 @@ def queue(
         headers=all_headers,
         next_attempt_at=utcnow(),
     )
-    session = _state().db.session
-    session.add(message)
-    session.flush()
-    g.setdefault("_privacy_queued_mail", []).append(message.id)
     return message
 
 

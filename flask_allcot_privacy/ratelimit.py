@@ -69,6 +69,15 @@ def hit(scope: str, limit_setting: str, key: str) -> None:
             raise RateLimited(wait_seconds=max(1, math.ceil(wait)))
 
 
+def allow(scope: str, limit_setting: str, key: str) -> bool:
+    """Count one attempt like :func:`hit`, but answer False past the limit instead of raising."""
+    try:
+        hit(scope, limit_setting, key)
+    except RateLimited:
+        return False
+    return True
+
+
 def _too_many(error: RateLimited) -> t.Any:
     from flask_babel import gettext as _
 
@@ -121,4 +130,4 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(RateLimited, _too_many)
 
 
-__all__ = ["RateLimited", "hit", "init_app", "make_limiter"]
+__all__ = ["RateLimited", "allow", "hit", "init_app", "make_limiter"]

@@ -20,6 +20,7 @@ from wtforms.validators import InputRequired
 
 from . import consent, cookies, tokens
 from .forms import PrivacyForm
+from .urlargs import same_page_args
 
 __all__ = ["ScreenOptionsForm", "per_page", "read", "remember", "saved"]
 
@@ -122,8 +123,7 @@ class ScreenOptionsForm(PrivacyForm):
 
 def saved(form: ScreenOptionsForm) -> Response:
     """Redirect back to the same list (first page, same filters) with the choice remembered."""
-    values: dict[str, t.Any] = dict(request.view_args or {})
-    values.update((key, value) for key, value in request.args.items() if key != "page")
+    values = same_page_args(drop=["page"])
     assert request.endpoint is not None
     # Flask's redirect() builds the app's response class, a flask.Response.
     response = t.cast(Response, redirect(url_for(request.endpoint, **values)))

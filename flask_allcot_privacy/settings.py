@@ -9,6 +9,7 @@ keys and bad values at ``init_app`` with a message that says how to fix them.
 from __future__ import annotations
 
 import difflib
+import re
 import typing as t
 import warnings
 from dataclasses import dataclass
@@ -150,6 +151,20 @@ POLICY_HISTORY = [
         "for meeting the GDPR.",
     }
 ]
+
+_CSP_SOURCE = re.compile(r"^[^\s;,]+$")
+
+
+def _csp_extension(value: t.Any) -> bool:
+    """Directive names to lists of sources, none holding a space, ';' or ','."""
+    return isinstance(value, dict) and all(
+        isinstance(name, str)
+        and re.fullmatch(r"[a-z-]+", name) is not None
+        and isinstance(sources, (list, tuple))
+        and all(isinstance(s, str) and _CSP_SOURCE.match(s) for s in sources)
+        for name, sources in value.items()
+    )
+
 
 #: Every ``PRIVACY_*`` key the extension reads, with its default.
 DEFAULTS: dict[str, Setting] = {
@@ -347,6 +362,18 @@ DEFAULTS: dict[str, Setting] = {
         "app-wide (codes the host already handles are left alone), or False",
         _is_bool,
     ),
+    # Security
+    "PRIVACY_SECURITY_HEADERS": Setting(True, "True or False", _is_bool),
+    "PRIVACY_CONTENT_SECURITY_POLICY": Setting(
+        {},
+        "a dict of CSP directive names to lists of extra sources, such as "
+        "{'frame-src': ['https://www.youtube-nocookie.com']}",
+        _csp_extension,
+    ),
+    "PRIVACY_MAX_CONTENT_LENGTH": Setting(
+        256 * 1024, "a number of bytes from 16384 to 1073741824", _int_between(16384, 2**30)
+    ),
+    "PRIVACY_COMMENTS_PER_PAGE": Setting(50, "an integer from 5 to 500", _int_between(5, 500)),
     # Marketing
     "PRIVACY_MAIL_TRACKING": Setting(
         False,
@@ -420,6 +447,8 @@ def apply_defaults(app: Flask) -> None:
         default = setting.default
         if isinstance(default, list):
             default = [dict(v) if isinstance(v, dict) else v for v in default]
+        if isinstance(default, (list, dict)):
+            default = type(default)(default)
         app.config.setdefault(key, default)
 
 

@@ -181,7 +181,7 @@ def test_the_author_sees_the_held_comment_through_the_signed_link_alone(
         assert secret not in html
     # The address carries the token: no cache keeps the page, no link leaks it.
     assert "no-store" in page.headers["Cache-Control"]
-    assert page.headers["Referrer-Policy"] == "same-origin"
+    assert page.headers["Referrer-Policy"] == "no-referrer"
     # Without the link, nobody sees it.
     assert shown_bodies(fresh_client(app), post_url) == []
 

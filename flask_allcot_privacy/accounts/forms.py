@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from ..forms import PrivacyForm, WebAddress, email_field, stripped
+from ..lookalikes import compatible
 from . import service
 
 
@@ -32,7 +33,7 @@ class UsernameRules:
 class RegisterForm(PrivacyForm):
     username = StringField(
         _l("Username"),
-        filters=[stripped],
+        filters=[compatible],
         validators=[DataRequired(_l("Choose a username.")), UsernameRules()],
     )
     email = email_field()
@@ -53,7 +54,7 @@ class SetPasswordForm(PrivacyForm):
 class LoginForm(PrivacyForm):
     username = StringField(
         _l("Username or email address"),
-        filters=[stripped],
+        filters=[compatible],
         validators=[
             DataRequired(_l("Enter your username or email address.")),
             Length(max=320),

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 
 from .. import single_use
 from ..clock import utcnow
+from ..lookalikes import compatible, looks_like_another
 from ..marketing import subscriptions
 from ..models import ROLES, User
 from ..state import current_db
@@ -84,11 +85,19 @@ def normalised_email(email: str) -> str:
     Addresses at the reserved ``test`` domain pass only with
     ``PRIVACY_EMAIL_ALLOW_TEST_DOMAINS``.
     """
-    email = email.strip()
+    email = compatible(email)
     if not email:
         raise AccountError(_("Enter your email address."), "email")
     if len(email) > EMAIL_MAX_LENGTH:
         raise AccountError(_("Use at most %(n)s characters.", n=EMAIL_MAX_LENGTH), "email")
+    if looks_like_another(email):
+        raise AccountError(
+            _(
+                "This address mixes letters of different alphabets that look alike. "
+                "Type it in one alphabet."
+            ),
+            "email",
+        )
     try:
         return str(
             validate_email(

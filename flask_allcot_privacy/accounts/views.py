@@ -29,7 +29,7 @@ from .forms import (
     ResetPasswordForm,
     SetPasswordForm,
 )
-from .mailings import send_password_link
+from .mailings import send_password_link, stand_in
 
 TEST_COOKIE_VALUE = "1"
 
@@ -127,13 +127,14 @@ def reset_password() -> t.Any:
     # voiding someone's reset links by asking for new ones.
     ratelimit.hit("email-address", "PRIVACY_EMAIL_LIMIT_PER_ADDRESS", form.email.data.lower())
     user = service.find_by_email(form.email.data)
-    if user is not None and user.erased_at is None:
-        single_use.increment(user, "credential_version")  # a newer link voids the older ones
-        send_password_link(user, reason="reset")
-        current_db().session.commit()
-    else:
-        # Do comparable work so the answer takes as long for unknown addresses.
-        passwords.verify(None, form.email.data)
+    known = user is not None and user.erased_at is None
+    # One code path for every address, so the answer's timing reveals no account: the
+    # same UPDATE, link and email either way (no password hashing on either path); only
+    # a member's email is stored and sent. The stand-in's UPDATE matches no row.
+    target = user if known and user is not None else stand_in(form.email.data)
+    single_use.increment(target, "credential_version")  # a newer link voids the older ones
+    send_password_link(target, reason="reset", deliver=known)
+    current_db().session.commit()
     return redirect(url_for(".check_email"))
 
 
@@ -164,12 +165,16 @@ def login() -> t.Any:
     ratelimit.hit_per_ip("login-ip", "PRIVACY_LOGIN_LIMIT_PER_IP")
     db = current_db()
     user = service.find_by_login(identifier)
-    # Counted by what was typed (the same whether or not it exists) and by the account,
-    # so its username and its email do not each get a full allowance.
-    ratelimit.hit("login-account", "PRIVACY_LOGIN_LIMIT_PER_ACCOUNT", identifier)
-    if user is not None:
-        ratelimit.hit("login-account", "PRIVACY_LOGIN_LIMIT_PER_ACCOUNT", f"user:{user.id}")
-    if not passwords.verify(user, form.password.data) or user is None or not user.is_active:
+    # Per account *and* client (docs/accounts.rst): one address cannot lock a member out
+    # everywhere, and past the limit the answer is the ordinary "not right" (the password
+    # is still checked, for the same work), so no 429 tells which username and email
+    # share an account. The per-IP limit above answers 429 whatever was typed.
+    account = f"user:{user.id}" if user is not None else f"typed:{identifier}"
+    allowed = ratelimit.allow(
+        "login-account-ip", "PRIVACY_LOGIN_LIMIT_PER_ACCOUNT", f"{account}|{ratelimit.client_key()}"
+    )
+    verified = passwords.verify(user, form.password.data)
+    if not verified or not allowed or user is None or not user.is_active:
         signals.send(signals.login_failed, username=form.username.data)
         form.form_errors.append(_("The username or password is not right."))
         return _login_page(form, 400)

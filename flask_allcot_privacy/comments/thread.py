@@ -7,15 +7,18 @@ belong; it renders ``privacy/comments/thread.html``. The form posts to
 
 from __future__ import annotations
 
+import math
 import typing as t
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import sqlalchemy as sa
-from flask import Response, after_this_request, render_template, request
+from flask import Response, after_this_request, current_app, render_template, request
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 
+from ..headers import keep_private
 from ..models import Comment
 from ..state import current_db
 from . import author_cookies, moderation_rules
@@ -24,17 +27,53 @@ from .targets import has_resolver, is_target
 
 #: The query parameter of the signed link that shows a held comment to its author.
 HELD_PARAM = "privacy_comment"
+#: The query parameter choosing a page of a long thread.
+PAGE_PARAM = "comments_page"
 
 
-def approved_comments(target: str) -> list[Comment]:
-    """The published comments on ``target``, oldest first, with their members loaded."""
+@dataclass(frozen=True)
+class CommentPage:
+    """One page of a thread: which page, how many pages, how many published comments."""
+
+    page: int
+    pages: int
+    total: int
+
+    def url(self, page: int) -> str:
+        """This page's address showing thread page ``page``, at the comments."""
+        args = [
+            (k, v) for k, v in request.args.items(multi=True) if k not in (PAGE_PARAM, HELD_PARAM)
+        ]
+        args.append((PAGE_PARAM, str(page)))
+        return f"{request.script_root}{request.path}?{urlencode(args)}#comments"
+
+
+def approved_comments(target: str, page: int | None = None) -> tuple[list[Comment], CommentPage]:
+    """One page of the published comments on ``target``, oldest first, members loaded.
+
+    Pages hold ``PRIVACY_COMMENTS_PER_PAGE`` comments; without ``page`` the newest page
+    is shown, where a new comment appears.
+    """
+    session = current_db().session
+    where = (Comment.target == target, Comment.status == moderation_rules.APPROVED)
+    total = int(session.scalar(sa.select(sa.func.count(Comment.id)).where(*where)) or 0)
+    per_page = current_app.config["PRIVACY_COMMENTS_PER_PAGE"]
+    pages = max(1, math.ceil(total / per_page))
+    chosen = pages if page is None else min(max(page, 1), pages)
     query = (
         sa.select(Comment)
-        .where(Comment.target == target, Comment.status == moderation_rules.APPROVED)
+        .where(*where)
         .options(selectinload(Comment.user))
         .order_by(Comment.created_at, Comment.id)
+        .limit(per_page)
+        .offset((chosen - 1) * per_page)
     )
-    return list(current_db().session.scalars(query))
+    return list(session.scalars(query)), CommentPage(page=chosen, pages=pages, total=total)
+
+
+def requested_page() -> int | None:
+    """The thread page asked for in the address, or None for the newest."""
+    return request.args.get(PAGE_PARAM, type=int)
 
 
 def blank_form(back: str) -> MemberCommentForm:
@@ -51,29 +90,39 @@ def bound_form() -> MemberCommentForm:
 
 def context(target: str, form: MemberCommentForm) -> dict[str, t.Any]:
     """What ``thread.html`` needs; a held comment is added only for its signed link."""
-    comments = approved_comments(target)
+    comments, pager = approved_comments(target, requested_page())
     held = moderation_rules.held_comment(request.args.get(HELD_PARAM), target)
     if held is not None:
         comments = sorted([*comments, held], key=lambda c: (c.created_at, c.id))
-    if held is not None or (
-        not current_user.is_authenticated and any(author_cookies.remembered().values())
+    # A member sees their own name and email in the form; a visitor their remembered details.
+    if (
+        held is not None
+        or current_user.is_authenticated
+        or any(author_cookies.remembered().values())
     ):
         after_this_request(_keep_private)
-    return {"target": target, "comments": comments, "held": held, "form": form}
+    return {
+        "target": target,
+        "comments": comments,
+        "held": held,
+        "form": form,
+        "pager": pager,
+    }
 
 
 def _keep_private(response: Response) -> Response:
     """A page showing a held comment or a visitor's own details is for that visitor only."""
-    response.headers["Cache-Control"] = "private, no-store"
-    response.vary.add("Cookie")
-    # The held-comment token is in this page's address: links on it must not leak it.
-    response.headers["Referrer-Policy"] = "same-origin"
+    keep_private(response)
+    if request.args.get(HELD_PARAM):
+        # The held-comment token is in this page's address: no Referer may carry it.
+        response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
 def this_page() -> str:
     """The current page's path and query, without a held-comment token."""
-    args = [(k, v) for k, v in request.args.items(multi=True) if k != HELD_PARAM]
+    # Without the page number either: a new comment appears on the newest page.
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in (HELD_PARAM, PAGE_PARAM)]
     query = f"?{urlencode(args)}" if args else ""
     return f"{request.script_root}{request.path}{query}"
 
@@ -100,4 +149,6 @@ def privacy_comments(target: str) -> Markup:
             "@privacy.comment_target (see the comments documentation)."
         )
     form = blank_form(this_page())
-    return Markup(render_template("privacy/comments/thread.html", **context(target, form)))  # noqa: S704
+    # An autoescaped template's output.
+    html = render_template("privacy/comments/thread.html", **context(target, form))
+    return Markup(html)  # noqa: S704  # nosec B704

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from ..cookies import ANALYTICS, MARKETING, NECESSARY, PREFERENCES
+from ..headers import csp_nonce
 from . import catalogue, choice, fragments
 
 #: Google Consent Mode v2 signals each category grants.
@@ -32,7 +33,7 @@ _ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9:.-]*$")
 #: What would end an inert ``<script>`` early or switch the HTML parser's script state.
 _SCRIPT_BREAKOUT = re.compile(r"</script|<!--", re.IGNORECASE)
 #: Attributes the gating sets; a caller passing one could make inert code live.
-_SCRIPT_RESERVED = frozenset({"src", "data-privacy-category", "data-privacy-type"})
+_SCRIPT_RESERVED = frozenset({"src", "nonce", "data-privacy-category", "data-privacy-type"})
 _IFRAME_RESERVED = frozenset(
     {"src", "srcdoc", "title", "data-privacy-category", "data-privacy-src"}
 )
@@ -47,6 +48,9 @@ def head() -> Markup:
         return _NOTHING  # an email or a page rendered by a command: no visitor to ask
     g._privacy_head_rendered = True
     consent = choice.current()
+    if csp_nonce():
+        # The extension's own pages carry this response's script nonce: never cached.
+        return Markup(_render_head(consent))  # noqa: S704  # nosec B704
     key = ("head", fragments.page_key(), consent.decided, consent.granted)
     # Rendered by a template with autoescape on: safe to mark as markup.
     return fragments.cached(key, lambda: Markup(_render_head(consent)))  # noqa: S704
@@ -146,6 +150,8 @@ def script(
             "<script> element; write '<\\/script' and '<\\!--' inside strings instead."
         )
     values["src"] = src
+    # On the extension's own pages only: host pages carry no per-request value.
+    values["nonce"] = csp_nonce() or None
     values["data-privacy-category"] = category
     # Set last, so nothing a caller passes can make an unconsented script live.
     if _allowed(category):
@@ -154,7 +160,9 @@ def script(
         values["data-privacy-type"] = wanted_type
         values["type"] = "text/plain"
     # The host's own code from its template; documented as never holding visitor input.
-    body = Markup(inline) if inline else Markup("")  # noqa: S704
+    if not inline:
+        inline = ""
+    body = Markup(inline)  # noqa: S704  # nosec B704
     return Markup("<script{}>{}</script>").format(_attributes(values), body)
 
 

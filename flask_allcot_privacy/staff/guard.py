@@ -8,6 +8,7 @@ import typing as t
 from flask import abort, current_app, request
 from flask_login import current_user
 
+from ..logsafe import visitor_text
 from ..models import ROLES
 from ..state import state_for
 
@@ -28,13 +29,15 @@ def require_role(role: str) -> t.Callable[[F], F]:
         def guarded(*args: t.Any, **kwargs: t.Any) -> t.Any:
             if not current_user.is_authenticated:
                 current_app.logger.warning(
-                    "staff route %s refused: not logged in (needs %s)", request.path, role
+                    "staff route %s refused: not logged in (needs %s)",
+                    visitor_text(request.path),
+                    role,
                 )
                 return state_for(current_app).login_manager.unauthorized()
             if not current_user.has_role(role):
                 current_app.logger.warning(
                     "staff route %s refused for member %s: needs %s",
-                    request.path,
+                    visitor_text(request.path),
                     current_user.id,
                     role,
                 )

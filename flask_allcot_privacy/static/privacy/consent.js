@@ -60,6 +60,8 @@
       // The type the host wanted (such as "module"), kept aside while the script was inert.
       var wanted = element.getAttribute("data-privacy-type");
       if (wanted) { live.setAttribute("type", wanted); }
+      // Browsers hide a nonce from the attributes; carry it over for the page's CSP.
+      if (element.nonce) { live.nonce = element.nonce; }
       live.async = element.hasAttribute("async");
       if (!element.hasAttribute("src")) { live.text = element.text; }
       element.parentNode.replaceChild(live, element);

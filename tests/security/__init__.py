@@ -1,0 +1,1 @@
+"""The attack suite: every route and form of the example site, found from the app itself."""

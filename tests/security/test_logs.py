@@ -1,0 +1,102 @@
+"""Logs never hold passwords, tokens, session ids or full IP addresses, and visitor text
+in them is encoded (issue #14, ASVS V16)."""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+import pytest
+from flask import Flask
+
+from flask_allcot_privacy.logsafe import redact, visitor_text
+from flask_allcot_privacy.models import User
+
+from ..helpers import CookieCheckingClient, SMTPSink, links_in, path_of
+
+VISITOR_IP = "203.0.113.77"
+NEW_PASSWORD = "a-brand-new-passphrase-42"
+
+
+#: The test's own SMTP sink (aiosmtpd) logs what it receives: it is the mail server, not the site.
+_NOT_THE_SITE = ("mail.log", "asyncio")
+
+
+def _everything_logged(caplog: pytest.LogCaptureFixture) -> str:
+    return "\n".join(
+        f"{r.name} {r.getMessage()} {r.exc_text or ''}"
+        for r in caplog.records
+        if not r.name.startswith(_NOT_THE_SITE)
+    )
+
+
+def test_no_secret_reaches_a_log_line_through_the_account_flows(
+    app: Flask,
+    client_as: t.Callable[[str], CookieCheckingClient],
+    seeded: dict[str, User],
+    smtp: SMTPSink,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = client_as("anonymous")
+    env = {"REMOTE_ADDR": VISITOR_IP}
+    client.submit(
+        "/account/register",
+        {"username": "logged", "email": "logged@example.test"},
+        environ_base=env,
+    )
+    [link] = [u for u in links_in(smtp.wait_for("logged@example.test")) if "set-password" in u]
+    token = link.rsplit("/", 1)[1]
+    client.submit(
+        path_of(link),
+        {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD},
+        environ_base=env,
+    )
+    client.submit(
+        "/account/login", {"username": "logged", "password": "wrong-password-1"}, environ_base=env
+    )
+    client.submit(
+        "/account/login", {"username": "logged", "password": NEW_PASSWORD}, environ_base=env
+    )
+    session_cookie = client.get_cookie("session", domain=app.config["SERVER_NAME"])
+    client.submit("/account/reset-password", {"email": "logged@example.test"}, environ_base=env)
+    client.get("/staff/", environ_base=env)  # refused, and logged
+    logged = _everything_logged(caplog)
+    assert "staff route" in logged, "nothing was logged: the test would prove nothing"
+    for secret in (NEW_PASSWORD, "wrong-password-1", token, VISITOR_IP):
+        assert secret not in logged, secret
+    if session_cookie is not None:
+        assert session_cookie.value not in logged
+
+
+def test_a_request_log_line_holds_no_token_and_no_full_ip(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Werkzeug's request log (the development server's) goes through the same filter."""
+    caplog.set_level(logging.INFO)
+    token = "eyJ1aWQiOjEsInN0YW1wIjoiMTIzIn0.aW5KUA.x2XhVuJ1cQ6JqN5o0kQpYqJ7m3c"
+    logging.getLogger("werkzeug").info(
+        '%s - - "GET /account/set-password/%s HTTP/1.1" 200 -', VISITOR_IP, token
+    )
+    logging.getLogger("werkzeug").info('2001:db8:1:2:3:4:5:6 - - "GET / HTTP/1.1" 200 -')
+    logged = _everything_logged(caplog)
+    assert token not in logged
+    assert VISITOR_IP not in logged
+    assert "[token]" in logged
+    assert "203.0.113.0/24" in logged
+    assert "2001:db8:1:2:3:4:5:6" not in logged
+    assert "2001:db8:1::/48" in logged
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["a\nforged: line", "a\r\nb", "a\u2028b", "a\u2029b", "a\x85b", "a\x00b", "a\x1b[31mred"],
+)
+def test_visitor_text_is_one_printable_line(typed: str) -> None:
+    encoded = visitor_text(typed)
+    assert encoded.isprintable()
+    assert len(encoded.splitlines()) == 1
+
+
+def test_redaction_leaves_ordinary_text_alone() -> None:
+    assert redact("audit directory.search by 3 on 7") == "audit directory.search by 3 on 7"
