@@ -74,7 +74,7 @@ def create_app(test_config: dict[str, t.Any] | None = None) -> Flask:
     mail.init_app(app)
     privacy.init_app(app, db=db, mail=mail)
 
-    from . import cli, views
+    from . import cli, orders, views  # noqa: F401 (orders registers its exporter and eraser)
 
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.init_db_command)

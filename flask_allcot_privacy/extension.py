@@ -19,6 +19,10 @@ from . import mail as outbox
 from .models import Base
 from .state import EXTENSION_KEY, PrivacyState
 
+if t.TYPE_CHECKING:
+    from .rights.registry import AddressQuery
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 class Privacy:
     """The privacy layer for a Flask app.
@@ -42,11 +46,32 @@ class Privacy:
     ) -> None:
         self.db = db
         self.mail = mail
+        from .rights.registry import Registry
+
+        #: The host's own exporters and erasers (see :meth:`exporter`, :meth:`eraser`).
+        self.personal_data = Registry()
         if db is not None:
             # Early, so host models defined at import time can reference privacy_user.
             share_tables(db)
         if app is not None:
             self.init_app(app)
+
+    def exporter(self, name: str, title: str) -> t.Callable[[F], F]:
+        """Register a function that yields a subject's ``name`` items for the export.
+
+        ``title`` heads them in the report. See :doc:`/export-erasure`.
+        """
+        return self.personal_data.exporter(name, title)
+
+    def eraser(
+        self, name: str, *, title: str | None = None, addresses: AddressQuery | None = None
+    ) -> t.Callable[[F], F]:
+        """Register a function that erases a subject's ``name`` data and returns ``Erased``.
+
+        ``addresses`` is a query of the addresses this data is kept under, so that
+        ``flask privacy replay-erasures`` finds people only it knows. See :doc:`/export-erasure`.
+        """
+        return self.personal_data.eraser(name, title=title, addresses=addresses)
 
     def init_app(
         self, app: Flask, *, db: SQLAlchemy | None = None, mail: Mail | None = None

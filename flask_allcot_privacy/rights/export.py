@@ -1,0 +1,231 @@
+"""The export file: a ZIP with a readable ``index.html`` and a portable ``export.json``.
+
+Written as a stream, so memory stays flat whatever the size: every exporter's
+items go one by one into ``export.json`` inside the ZIP and into a spool file
+beside it, from which the report template is then rendered, again streamed. All
+of it goes to a temporary file in the target folder that is renamed into place
+only once complete; on any failure the temporary file is removed and
+:class:`ExportError` raised, so there is never a silently truncated export.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import io
+import json
+import os
+import tempfile
+import typing as t
+import uuid
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext
+
+from ..clock import utcnow
+from .registry import Exporter, exporters_for
+from .subject import Subject
+
+#: The report template inside the ZIP; a host may override it by path.
+REPORT_TEMPLATE = "privacy/export/report.html"
+#: The ``format`` and ``version`` written at the top of ``export.json``.
+FORMAT, VERSION = "flask-allcot-privacy export", 1
+
+
+class ExportError(Exception):
+    """The export could not be written completely; no file was left at the target path."""
+
+
+@dataclass
+class ExportSummary:
+    """What :func:`write_export` wrote: where, when, and how many items per exporter."""
+
+    path: Path
+    generated_at: datetime
+    #: ``(title, count)`` per exporter, in the order of the report.
+    groups: list[tuple[str, int]] = field(default_factory=list)
+    size: int = 0
+
+    @property
+    def items(self) -> int:
+        """How many items the export holds in all."""
+        return sum(count for _, count in self.groups)
+
+
+def _jsonable(value: t.Any) -> t.Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(f"a value of type {type(value).__name__} cannot go into export.json")
+
+
+def _dumps(value: t.Any) -> str:
+    return json.dumps(value, default=_jsonable, ensure_ascii=False)
+
+
+def write_export(
+    subject: Subject, path: Path, *, only: Sequence[str] | None = None
+) -> ExportSummary:
+    """Write everything the registered exporters hold about ``subject`` to ``path``.
+
+    :param only: exporter names to include (a correspondence request passes
+        ``("contact_messages", "outbox")``); by default every exporter.
+    :raises ExportError: if any exporter or write fails; nothing is left at ``path``.
+    """
+    exporters = _chosen(only)
+    path = Path(path)
+    summary = ExportSummary(path=path, generated_at=utcnow())
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(handle)
+    try:
+        with (
+            tempfile.TemporaryFile(dir=path.parent, mode="w+b") as spool,
+            zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        ):
+            with _member(archive, "export.json") as out:
+                offsets = _write_json(out, spool, exporters, subject, summary)
+            with _member(archive, "index.html") as out:
+                _write_report(out, spool, offsets, subject, summary)
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    except BaseException as error:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        if isinstance(error, ExportError | KeyboardInterrupt | SystemExit):
+            raise
+        raise ExportError(f"The export could not be written: {error}") from error
+    summary.size = path.stat().st_size
+    return summary
+
+
+def _chosen(only: Sequence[str] | None) -> list[Exporter]:
+    exporters = exporters_for(current_app)
+    if only is None:
+        return exporters
+    known = {exporter.name for exporter in exporters}
+    unknown = [name for name in only if name not in known]
+    if unknown:
+        raise ExportError(
+            f"No exporter is registered as {', '.join(map(repr, unknown))}; "
+            f"the registered ones are {', '.join(sorted(known))}."
+        )
+    return [exporter for exporter in exporters if exporter.name in only]
+
+
+@contextlib.contextmanager
+def _member(archive: zipfile.ZipFile, name: str) -> Iterator[t.TextIO]:
+    """A text stream into a new ZIP member (ZIP64, so no size limit applies)."""
+    with (
+        archive.open(name, "w", force_zip64=True) as raw,
+        io.TextIOWrapper(raw, encoding="utf-8", newline="\n") as text,
+    ):
+        yield text
+
+
+def _write_json(
+    out: t.TextIO,
+    spool: t.BinaryIO,
+    exporters: list[Exporter],
+    subject: Subject,
+    summary: ExportSummary,
+) -> list[tuple[int, int]]:
+    """Stream ``export.json``; copy each item as a line to ``spool`` for the report.
+
+    Returns each group's ``(start, end)`` offsets in the spool.
+    """
+    out.write("{")
+    out.write(f'"format": {_dumps(FORMAT)}, "version": {VERSION}, ')
+    out.write(f'"site": {_dumps(current_app.config["PRIVACY_SITE_NAME"])}, ')
+    out.write(f'"generated_at": {_dumps(summary.generated_at)}, ')
+    out.write(f'"email": {_dumps(subject.email)}, "groups": [')
+    offsets: list[tuple[int, int]] = []
+    for number, exporter in enumerate(exporters):
+        title = str(exporter.title)
+        out.write(", " if number else "")
+        out.write(f'{{"name": {_dumps(exporter.name)}, "title": {_dumps(title)}, "items": [')
+        start, count = spool.tell(), 0
+        try:
+            for item in exporter.function(subject):
+                line = _dumps(dict(item))
+                out.write(",\n" if count else "\n")
+                out.write(line)
+                spool.write(line.encode("utf-8") + b"\n")
+                count += 1
+        except Exception as error:
+            raise ExportError(
+                f"The {exporter.name!r} exporter failed after {count} item(s): {error}"
+            ) from error
+        out.write(f'\n], "count": {count}}}')
+        offsets.append((start, spool.tell()))
+        summary.groups.append((title, count))
+    out.write("]}\n")
+    return offsets
+
+
+@dataclass(frozen=True)
+class ReportGroup:
+    """One exporter's section of the report; ``items`` are read back lazily."""
+
+    title: str
+    count: int
+    items: Iterator[list[tuple[str, str]]]
+
+
+def _display(value: t.Any) -> str:
+    """A JSON value as text for the report (the template escapes it)."""
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, list):
+        return ", ".join(_display(each) for each in value)
+    if isinstance(value, dict):
+        return _dumps(value)
+    return str(value)
+
+
+def _items(spool: t.BinaryIO, start: int, end: int) -> Iterator[list[tuple[str, str]]]:
+    position = start
+    while position < end:
+        spool.seek(position)
+        line = spool.readline()
+        position += len(line)
+        item: Mapping[str, t.Any] = json.loads(line)
+        yield [(key, _display(value)) for key, value in item.items()]
+
+
+def _write_report(
+    out: t.TextIO,
+    spool: t.BinaryIO,
+    offsets: list[tuple[int, int]],
+    subject: Subject,
+    summary: ExportSummary,
+) -> None:
+    """Render the report template into ``out``, one chunk at a time (autoescaped)."""
+    spool.flush()
+    groups = (
+        ReportGroup(title, count, _items(spool, start, end))
+        for (title, count), (start, end) in zip(summary.groups, offsets, strict=True)
+    )
+    template = current_app.jinja_env.get_template(REPORT_TEMPLATE)
+    if not template.environment.autoescape:  # pragma: no cover - Flask always escapes .html
+        raise ExportError("The export report must be rendered with autoescaping on.")
+    for chunk in template.generate(
+        site_name=current_app.config["PRIVACY_SITE_NAME"],
+        generated_at=summary.generated_at,
+        email=subject.email,
+        contents=summary.groups,
+        groups=groups,
+        total=summary.items,
+    ):
+        out.write(chunk)
