@@ -24,6 +24,7 @@ if t.TYPE_CHECKING:
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
+
 class Privacy:
     """The privacy layer for a Flask app.
 
@@ -132,15 +133,14 @@ class Privacy:
         # Flask-WTF's own global, as CSRFProtect would register it, for forms built by hand.
         app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
 
-        from . import accounts, cli, comments, consent, contact, staff
-        from . import requests as privacy_requests
+        from . import accounts, cli, comments, consent, contact, rights, staff
 
         parts: list[tuple[t.Any, str]] = [
             (accounts, "PRIVACY_ACCOUNTS_URL_PREFIX"),
             (comments, "PRIVACY_COMMENTS_URL_PREFIX"),
             (consent, "PRIVACY_URL_PREFIX"),
             (contact, "PRIVACY_URL_PREFIX"),
-            (privacy_requests, "PRIVACY_URL_PREFIX"),
+            (rights, "PRIVACY_URL_PREFIX"),
             (staff, "PRIVACY_STAFF_URL_PREFIX"),
         ]
         for part, prefix_key in parts:
