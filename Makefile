@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test lint docs
+.PHONY: run test lint docs bench-rights
 
 $(BIN)/activate: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,3 +27,7 @@ lint: $(BIN)/activate
 
 docs: $(BIN)/activate
 	$(BIN)/python -m sphinx -W -q -b html docs docs/_build/html
+
+## Export and erasure of a member with 100,000 comments (SQLite); prints a table.
+bench-rights: $(BIN)/activate
+	$(BIN)/python benchmarks/rights_scale.py

@@ -78,15 +78,19 @@ def export_orders(subject: Subject) -> Iterator[dict[str, t.Any]]:
         }
 
 
-@privacy.eraser("orders", addresses=lambda: sa.select(sa.distinct(Order.email)))
+@privacy.eraser("orders", addresses=lambda: sa.select(Order.email).distinct())
 def erase_orders(subject: Subject) -> Erased:
     """Delete orders never invoiced; keep invoices, without their delivery notes."""
     mine = _customer_orders(subject)
-    deleted = db.session.execute(
-        sa.delete(Order).where(mine, Order.invoice_number.is_(None))
+    deleted = t.cast(
+        sa.CursorResult[t.Any],
+        db.session.execute(sa.delete(Order).where(mine, Order.invoice_number.is_(None))),
     ).rowcount
-    cleared = db.session.execute(
-        sa.update(Order).where(mine, Order.delivery_note != "").values(delivery_note="")
+    cleared = t.cast(
+        sa.CursorResult[t.Any],
+        db.session.execute(
+            sa.update(Order).where(mine, Order.delivery_note != "").values(delivery_note="")
+        ),
     ).rowcount
     invoices = db.session.scalar(sa.select(sa.func.count()).where(mine)) or 0
     retained = [(f"{invoices} invoice(s)", INVOICE_RETENTION_REASON)] if invoices else []
@@ -123,7 +127,9 @@ DEMO_ORDERS: list[dict[str, t.Any]] = [
 
 def add_demo_orders() -> int:
     """Add the demo orders once (recognised by invoice number or item); returns how many."""
-    existing = set(db.session.scalars(sa.select(Order.item).where(Order.email == "ann@example.test")))
+    existing = set(
+        db.session.scalars(sa.select(Order.item).where(Order.email == "ann@example.test"))
+    )
     added = 0
     for entry in DEMO_ORDERS:
         if entry["item"] not in existing:

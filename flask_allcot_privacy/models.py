@@ -403,3 +403,46 @@ class ErasureLog(Base):
     #: the log may live in another database).
     request_id: Mapped[int | None]
     erased_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- erasure log ---
+
+
+class ErasureProgress(Base):
+    """An eraser that finished within an erasure run, with what it did.
+
+    A run (one request, or one address) writes a row as each eraser commits, in the
+    same transaction as the eraser's work; a rerun after a crash skips those erasers
+    and reports their stored results. The rows go once the whole run has finished.
+    """
+
+    __tablename__ = "privacy_erasure_progress"
+    __table_args__ = (sa.UniqueConstraint("run_key", "eraser"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: ``request:<id>``, or ``address:<keyed hash>`` for an erasure without a request.
+    run_key: Mapped[str] = mapped_column(sa.String(100))
+    eraser: Mapped[str] = mapped_column(sa.String(60))
+    #: The eraser's :class:`~flask_allcot_privacy.rights.registry.Erased`, as JSON.
+    result: Mapped[dict[str, t.Any]] = mapped_column(sa.JSON)
+    finished_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ErasureLog(Base):
+    """One erased address, kept only as a keyed hash, so replay can forget it again.
+
+    ``address_hash`` is HMAC-SHA256 of the normalised address under a key derived
+    from ``SECRET_KEY``; ``key_id`` names that key, so replay knows which entries
+    an old key (in ``SECRET_KEY_FALLBACKS``) must be tried on.
+    """
+
+    __tablename__ = "privacy_erasure_log"
+    __table_args__ = (sa.UniqueConstraint("address_hash", "key_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address_hash: Mapped[str] = mapped_column(sa.String(64))
+    key_id: Mapped[str] = mapped_column(sa.String(16))
+    #: The request that asked for the erasure, if any (a number, not a foreign key:
+    #: the log may live in another database).
+    request_id: Mapped[int | None]
+    erased_at: Mapped[datetime] = mapped_column(default=utcnow)

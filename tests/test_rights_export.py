@@ -33,9 +33,7 @@ EMAIL = "ann@example.test"
 
 
 @pytest.fixture
-def ann(
-    app: Flask, client: CookieCheckingClient, make_member: t.Callable[..., User]
-) -> User:
+def ann(app: Flask, client: CookieCheckingClient, make_member: t.Callable[..., User]) -> User:
     """A member with a profile, a login, comments (as member and as visitor), mail."""
     user = make_member(
         "ann",
@@ -73,10 +71,13 @@ def test_export_json_holds_every_field_the_policy_names_P28_P29(
     app: Flask, ann: User, tmp_path: Path
 ) -> None:
     data, _ = _export(app, tmp_path / "ann.zip")
-    assert data["email"] == EMAIL and data["site"] == "ALLCOT Blog"
+    assert data["email"] == EMAIL
+    assert data["site"] == "ALLCOT Blog"
     (account,) = _group(data, "account")
-    assert account["username"] == "ann" and account["email"] == EMAIL
-    assert account["first_name"] == "Ann" and account["website"] == "https://ann.example.test"
+    assert account["username"] == "ann"
+    assert account["email"] == EMAIL
+    assert account["first_name"] == "Ann"
+    assert account["website"] == "https://ann.example.test"
     assert account["bio"].startswith("I write about privacy.")
     assert "password_hash" not in account
     sessions = _group(data, "login_sessions")
@@ -87,10 +88,12 @@ def test_export_json_holds_every_field_the_policy_names_P28_P29(
     assert {c["user_agent"] for c in comments} == {COMMENT_AGENT}
     assert sum(c["author_email"] == "Ann@Example.test" for c in comments) == 2
     (message,) = _group(data, "contact_messages")
-    assert message["email"] == EMAIL and message["ip_address"] == "192.0.2.5"
+    assert message["email"] == EMAIL
+    assert message["ip_address"] == "192.0.2.5"
     (consent,) = _group(data, "consent")
     assert consent["granted"] == ["necessary", "analytics"]
-    assert consent["ip_address"] == "192.0.2.6" and consent["user_agent"] == "ConsentBrowser/4.0"
+    assert consent["ip_address"] == "192.0.2.6"
+    assert consent["user_agent"] == "ConsentBrowser/4.0"
     (sent,) = _group(data, "outbox")
     assert sent["recipients"] == [EMAIL]
     (marketing,) = _group(data, "marketing")
@@ -109,7 +112,14 @@ def test_report_escapes_visitor_text_and_says_what_and_when_P28(
     headings = [h2.get_text() for h2 in report.find_all("h2")]
     assert headings[:4] == ["Account and profile", "Marketing email", "Login sessions", "Comments"]
     assert "Orders" in headings
-    for value in (EMAIL, LOGIN_IP, LOGIN_AGENT, COMMENT_IP, COMMENT_AGENT, "https://ann.example.test"):
+    for value in (
+        EMAIL,
+        LOGIN_IP,
+        LOGIN_AGENT,
+        COMMENT_IP,
+        COMMENT_AGENT,
+        "https://ann.example.test",
+    ):
         assert value in text
 
 
@@ -157,7 +167,9 @@ def test_visitor_without_account_gets_their_comments(app: Flask, tmp_path: Path)
     add_comments(app, 2, email="visitor@example.test", body="drive-by")
     with app.app_context():
         subject = Subject.for_email(" Visitor@Example.TEST ")
-        assert subject.user is None and subject.email == "visitor@example.test"
+        assert subject.user is None
+        assert subject.email == "visitor@example.test"
         summary = write_export(subject, tmp_path / "v.zip")
-    assert ("Comments", 2) in summary.groups and ("Account and profile", 0) in summary.groups
+    assert ("Comments", 2) in summary.groups
+    assert ("Account and profile", 0) in summary.groups
     assert summary.size == (tmp_path / "v.zip").stat().st_size

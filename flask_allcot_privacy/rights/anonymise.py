@@ -11,11 +11,12 @@ valid address; PostgreSQL refuses, and the erasure fails loudly on, anything els
 from __future__ import annotations
 
 import functools
+import re
 import typing as t
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.sql.functions import FunctionElement
 
 from .. import ipaddr
@@ -24,7 +25,7 @@ from .. import ipaddr
 SQLITE_FUNCTION = "privacy_anonymise_ip"
 
 
-class anonymised_ip(FunctionElement[str]):  # noqa: N801 - reads as a SQL function
+class anonymised_ip(FunctionElement[str]):
     """``anonymised_ip(Comment.ip_address)``: the column's address with its host part zeroed."""
 
     type = sa.String()
@@ -52,15 +53,26 @@ def _compile_postgresql(element: anonymised_ip, compiler: t.Any, **kw: t.Any) ->
     )
 
 
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+#: A normalised IPv4 address, the common case, anonymised without parsing it.
+_IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
+
+
 @functools.lru_cache(maxsize=4096)
-def _anonymise_cached(ip: str | None) -> str:
-    # Many rows share an address; the cache saves re-parsing it for each.
-    return ipaddr.anonymise(ip or "")
+def _anonymise_other(ip: str) -> str:
+    return ipaddr.anonymise(ip)
 
 
-def prepare(session: Session) -> None:
+def _anonymise_for_sqlite(ip: str | None) -> str:
+    """:func:`ipaddr.anonymise`, with a fast path for IPv4 (same answer, 24 bits kept)."""
+    if ip and ipaddr.KEPT_PREFIX[4] == 24 and _IPV4.fullmatch(ip):
+        return ip[: ip.rindex(".")] + ".0"
+    return _anonymise_other(ip or "")
+
+
+def prepare(session: Session | scoped_session[t.Any]) -> None:
     """Make :func:`anonymised_ip` usable on the session's connection (SQLite needs it)."""
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         raw = connection.connection.driver_connection
-        raw.create_function(SQLITE_FUNCTION, 1, _anonymise_cached, deterministic=True)  # type: ignore[union-attr]
+        raw.create_function(SQLITE_FUNCTION, 1, _anonymise_for_sqlite, deterministic=True)  # type: ignore[union-attr]

@@ -17,14 +17,16 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext, lazy_gettext, ngettext
+from flask_sqlalchemy.session import Session
+from sqlalchemy.orm import QueryableAttribute, scoped_session
 
 from ..clock import utcnow
 from ..models import (
+    OPEN_REQUEST_STATES,
     Comment,
     ConsentRecord,
     ContactMessage,
     LoginSession,
-    OPEN_REQUEST_STATES,
     OutboxMessage,
     PrivacyRequest,
     User,
@@ -48,15 +50,16 @@ def _title(text: str) -> str:
     return t.cast(str, lazy_gettext(text))
 
 
-def _stream(query: sa.Select[t.Any]) -> Iterator[Mapping[str, t.Any]]:
+def _stream(query: sa.Executable) -> Iterator[Mapping[str, t.Any]]:
     """The query's rows as mappings, fetched in batches, never all in memory."""
     result = current_db().session.execute(query.execution_options(yield_per=STREAM_BATCH))
-    for row in result.mappings():
-        yield row
+    yield from t.cast(Iterator[Mapping[str, t.Any]], iter(result.mappings()))
 
 
 def _by_member_or_email(
-    user_column: sa.ColumnElement[t.Any], email_column: sa.ColumnElement[t.Any], subject: Subject
+    user_column: QueryableAttribute[int | None],
+    email_column: QueryableAttribute[str],
+    subject: Subject,
 ) -> sa.ColumnElement[bool]:
     """Rows written by the member, or from the subject's address (any case)."""
     by_email = sa.func.lower(email_column) == subject.email
@@ -65,8 +68,13 @@ def _by_member_or_email(
     return sa.or_(user_column == subject.user_id, by_email)
 
 
-def _session() -> sa.orm.Session:
+def _session() -> scoped_session[Session]:
     return current_db().session
+
+
+def _rows(result: sa.Result[t.Any]) -> int:
+    """How many rows an UPDATE or DELETE touched."""
+    return t.cast(sa.CursorResult[t.Any], result).rowcount
 
 
 # --- account and profile ------------------------------------------------------------
@@ -124,7 +132,7 @@ def erase_account(subject: Subject) -> Erased:
         )
         .execution_options(synchronize_session=False)
     )
-    return Erased(removed=changed.rowcount)
+    return Erased(removed=_rows(changed))
 
 
 # --- marketing subscription ------------------------------------------------------------
@@ -136,9 +144,7 @@ def export_marketing(subject: Subject) -> Iterator[Mapping[str, t.Any]]:
     if subject.user_id is None:
         return
     yield from _stream(
-        sa.select(User.marketing_opt_in, User.marketing_opt_in_at).where(
-            User.id == subject.user_id
-        )
+        sa.select(User.marketing_opt_in, User.marketing_opt_in_at).where(User.id == subject.user_id)
     )
 
 
@@ -153,7 +159,7 @@ def erase_marketing(subject: Subject) -> Erased:
         .values(marketing_opt_in=False, marketing_opt_in_at=None)
         .execution_options(synchronize_session=False)
     )
-    return Erased(removed=changed.rowcount)
+    return Erased(removed=_rows(changed))
 
 
 # --- login sessions ----------------------------------------------------------------
@@ -189,7 +195,7 @@ def erase_login_sessions(subject: Subject) -> Erased:
         .where(LoginSession.user_id == subject.user_id)
         .execution_options(synchronize_session=False)
     )
-    return Erased(removed=deleted.rowcount)
+    return Erased(removed=_rows(deleted))
 
 
 # --- comments ------------------------------------------------------------------------
@@ -233,7 +239,9 @@ def erase_comments(subject: Subject) -> Erased:
         ids = sa.select(Comment.id).where(matches, Comment.id > after).order_by(Comment.id)
         upto = session.scalar(ids.offset(batch - 1).limit(1))
         if upto is None:
-            upto = session.scalar(sa.select(sa.func.max(Comment.id)).where(matches, Comment.id > after))
+            upto = session.scalar(
+                sa.select(sa.func.max(Comment.id)).where(matches, Comment.id > after)
+            )
             if upto is None:
                 break
         changed = session.execute(
@@ -248,7 +256,7 @@ def erase_comments(subject: Subject) -> Erased:
             )
             .execution_options(synchronize_session=False)
         )
-        done += changed.rowcount
+        done += _rows(changed)
         after = upto
     return Erased(removed=done)
 
@@ -281,7 +289,7 @@ def erase_contact_messages(subject: Subject) -> Erased:
         .where(_by_member_or_email(ContactMessage.user_id, ContactMessage.email, subject))
         .execution_options(synchronize_session=False)
     )
-    return Erased(removed=deleted.rowcount)
+    return Erased(removed=_rows(deleted))
 
 
 # --- consent records -----------------------------------------------------------------
@@ -313,12 +321,14 @@ def erase_consent(subject: Subject) -> Erased:
     """Keep the records as proof of consent, but no longer linked to the person."""
     if subject.user_id is None:
         return Erased()
-    kept = _session().execute(
-        sa.update(ConsentRecord)
-        .where(ConsentRecord.user_id == subject.user_id)
-        .values(user_id=None, ip_address="", user_agent="")
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    kept = _rows(
+        _session().execute(
+            sa.update(ConsentRecord)
+            .where(ConsentRecord.user_id == subject.user_id)
+            .values(user_id=None, ip_address="", user_agent="")
+            .execution_options(synchronize_session=False)
+        )
+    )
     if not kept:
         return Erased()
     what = ngettext("%(num)d consent record", "%(num)d consent records", kept)
@@ -368,7 +378,7 @@ def erase_outbox(subject: Subject) -> Erased:
         .where(_sent_to(subject))
         .execution_options(synchronize_session=False)
     )
-    return Erased(removed=deleted.rowcount)
+    return Erased(removed=_rows(deleted))
 
 
 # --- privacy requests ------------------------------------------------------------------
@@ -420,24 +430,30 @@ def erase_privacy_requests(subject: Subject) -> Erased:
         .values(export_file=None, export_token_hash=None, export_expires_at=None)
         .execution_options(synchronize_session=False)
     )
-    changed = session.execute(
-        sa.update(PrivacyRequest)
-        .where(closed)
-        .values(
-            email="",
-            email_key=sa.literal("erased-request-") + sa.cast(PrivacyRequest.id, sa.String),
-            user_id=None,
-            details="",
-            correction_note="",
+    changed = _rows(
+        session.execute(
+            sa.update(PrivacyRequest)
+            .where(closed)
+            .values(
+                email="",
+                email_key=sa.literal("erased-request-") + sa.cast(PrivacyRequest.id, sa.String),
+                user_id=None,
+                details="",
+                correction_note="",
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     retained: list[tuple[str, str]] = []
-    still_open = session.scalar(sa.select(sa.func.count()).where(others, PrivacyRequest.state.in_(OPEN_REQUEST_STATES)))
+    still_open = session.scalar(
+        sa.select(sa.func.count()).where(others, PrivacyRequest.state.in_(OPEN_REQUEST_STATES))
+    )
     if still_open:
         retained.append(
             (
-                ngettext("%(num)d open privacy request", "%(num)d open privacy requests", still_open),
+                ngettext(
+                    "%(num)d open privacy request", "%(num)d open privacy requests", still_open
+                ),
                 gettext("it will still be answered"),
             )
         )

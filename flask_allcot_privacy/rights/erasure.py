@@ -121,16 +121,14 @@ def candidate_addresses() -> Iterator[str]:
     """
     yield from _column_addresses(sa.select(User.email_key).where(User.erased_at.is_(None)))
     yield from _column_addresses(
-        sa.select(sa.distinct(sa.func.lower(Comment.author_email))).where(
-            Comment.author_email != ""
-        )
+        sa.select(sa.func.lower(Comment.author_email)).where(Comment.author_email != "").distinct()
     )
-    yield from _column_addresses(sa.select(sa.distinct(sa.func.lower(ContactMessage.email))))
+    yield from _column_addresses(sa.select(sa.func.lower(ContactMessage.email)).distinct())
     from .. import models
 
     requests = getattr(models, "PrivacyRequest", None)
     if requests is not None:
-        yield from _column_addresses(sa.select(sa.distinct(requests.email_key)))
+        yield from _column_addresses(sa.select(requests.email_key).distinct())
     yield from _outbox_addresses()
     for eraser in erasers_for(current_app):
         if eraser.addresses is not None:

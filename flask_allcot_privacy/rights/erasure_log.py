@@ -44,7 +44,8 @@ def _key_id(key: bytes) -> str:
 
 def keys() -> list[tuple[str, bytes]]:
     """``(key_id, key)`` for ``SECRET_KEY`` then each of ``SECRET_KEY_FALLBACKS``."""
-    secrets = [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
+    fallbacks = current_app.config.get("SECRET_KEY_FALLBACKS") or []
+    secrets = [current_app.config["SECRET_KEY"], *fallbacks]
     derived = [_derive(secret) for secret in secrets if secret]
     return [(_key_id(key), key) for key in derived]
 
@@ -117,6 +118,9 @@ def entries_without_key() -> int:
     table = t.cast(sa.Table, ErasureLog.__table__)
     known = [key_id for key_id, _ in keys()]
     with _connection(commit=False) as connection:
-        return connection.scalar(
-            sa.select(sa.func.count()).select_from(table).where(table.c.key_id.not_in(known))
-        ) or 0
+        return (
+            connection.scalar(
+                sa.select(sa.func.count()).select_from(table).where(table.c.key_id.not_in(known))
+            )
+            or 0
+        )

@@ -1,8 +1,9 @@
 """The export file: a ZIP with a readable ``index.html`` and a portable ``export.json``.
 
 Written as a stream, so memory stays flat whatever the size: every exporter's
-items go one by one into ``export.json`` inside the ZIP and into a spool file
-beside it, from which the report template is then rendered, again streamed. All
+items go one by one into ``export.json`` inside the ZIP and, as escaped table rows
+(markupsafe), into a spool file beside it, from which the report template is then
+rendered, streamed, with autoescaping on for everything else. All
 of it goes to a temporary file in the target folder that is renamed into place
 only once complete; on any failure the temporary file is removed and
 :class:`ExportError` raised, so there is never a silently truncated export.
@@ -10,6 +11,7 @@ only once complete; on any failure the temporary file is removed and
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import enum
 import io
@@ -19,7 +21,7 @@ import tempfile
 import typing as t
 import uuid
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext
+from markupsafe import Markup, escape
 
 from ..clock import utcnow
 from .registry import Exporter, exporters_for
@@ -139,7 +142,7 @@ def _write_json(
     subject: Subject,
     summary: ExportSummary,
 ) -> list[tuple[int, int]]:
-    """Stream ``export.json``; copy each item as a line to ``spool`` for the report.
+    """Stream ``export.json``; write each item's escaped report row to ``spool``.
 
     Returns each group's ``(start, end)`` offsets in the spool.
     """
@@ -154,12 +157,15 @@ def _write_json(
         out.write(", " if number else "")
         out.write(f'{{"name": {_dumps(exporter.name)}, "title": {_dumps(title)}, "items": [')
         start, count = spool.tell(), 0
+        fields: tuple[str, ...] = ()
         try:
             for item in exporter.function(subject):
-                line = _dumps(dict(item))
                 out.write(",\n" if count else "\n")
-                out.write(line)
-                spool.write(line.encode("utf-8") + b"\n")
+                out.write(_dumps(dict(item)))
+                if tuple(item) != fields:
+                    fields = tuple(item)
+                    spool.write(_header_row(fields).encode("utf-8"))
+                spool.write(_item_row(item.values()).encode("utf-8"))
                 count += 1
         except Exception as error:
             raise ExportError(
@@ -172,36 +178,57 @@ def _write_json(
     return offsets
 
 
-@dataclass(frozen=True)
-class ReportGroup:
-    """One exporter's section of the report; ``items`` are read back lazily."""
-
-    title: str
-    count: int
-    items: Iterator[list[tuple[str, str]]]
-
-
 def _display(value: t.Any) -> str:
-    """A JSON value as text for the report (the template escapes it)."""
+    """A value as text for the report; :func:`_item_row` escapes it."""
     if value is None:
         return ""
     if value is True or value is False:
-        return gettext("yes") if value else gettext("no")
-    if isinstance(value, list):
+        return str(gettext("yes") if value else gettext("no"))
+    if isinstance(value, list | tuple):
         return ", ".join(_display(each) for each in value)
     if isinstance(value, dict):
         return _dumps(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
     return str(value)
 
 
-def _items(spool: t.BinaryIO, start: int, end: int) -> Iterator[list[tuple[str, str]]]:
-    position = start
-    while position < end:
-        spool.seek(position)
-        line = spool.readline()
-        position += len(line)
-        item: Mapping[str, t.Any] = json.loads(line)
-        yield [(key, _display(value)) for key, value in item.items()]
+def _header_row(fields: tuple[str, ...]) -> str:
+    cells = "".join(f'<th scope="col">{escape(name)}</th>' for name in fields)
+    return f"<tr>{cells}</tr>\n"
+
+
+def _item_row(values: t.Iterable[t.Any]) -> str:
+    """One item as a table row, every value escaped with markupsafe."""
+    cells = "".join(f"<td>{escape(_display(value))}</td>" for value in values)
+    return f"<tr>{cells}</tr>\n"
+
+
+@dataclass(frozen=True)
+class ReportGroup:
+    """One exporter's section of the report: its title, count, and its escaped rows."""
+
+    title: str
+    count: int
+    #: The table rows, already escaped, read back from the spool in blocks.
+    rows: Iterator[Markup]
+
+
+#: How much of the spool the report template receives at a time.
+SPOOL_BLOCK = 1 << 16
+
+
+def _rows(spool: t.BinaryIO, start: int, end: int) -> Iterator[Markup]:
+    """A group's rows as Markup blocks (escaped when written), read in order."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    spool.seek(start)
+    left = end - start
+    while left > 0:
+        block = spool.read(min(SPOOL_BLOCK, left))
+        if not block:
+            raise ExportError("The export's spool file ended early.")
+        left -= len(block)
+        yield Markup(decoder.decode(block, final=left <= 0))  # noqa: S704 - escaped on write
 
 
 def _write_report(
@@ -211,10 +238,10 @@ def _write_report(
     subject: Subject,
     summary: ExportSummary,
 ) -> None:
-    """Render the report template into ``out``, one chunk at a time (autoescaped)."""
+    """Render the report template into ``out``, streamed, with autoescaping on."""
     spool.flush()
     groups = (
-        ReportGroup(title, count, _items(spool, start, end))
+        ReportGroup(title, count, _rows(spool, start, end))
         for (title, count), (start, end) in zip(summary.groups, offsets, strict=True)
     )
     template = current_app.jinja_env.get_template(REPORT_TEMPLATE)
