@@ -24,10 +24,6 @@ if t.TYPE_CHECKING:
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
-if t.TYPE_CHECKING:
-    from .rights.registry import AddressQuery
-
-F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 class Privacy:
     """The privacy layer for a Flask app.
@@ -60,23 +56,6 @@ class Privacy:
             share_tables(db)
         if app is not None:
             self.init_app(app)
-
-    def exporter(self, name: str, title: str) -> t.Callable[[F], F]:
-        """Register a function that yields a subject's ``name`` items for the export.
-
-        ``title`` heads them in the report. See :doc:`/export-erasure`.
-        """
-        return self.personal_data.exporter(name, title)
-
-    def eraser(
-        self, name: str, *, title: str | None = None, addresses: AddressQuery | None = None
-    ) -> t.Callable[[F], F]:
-        """Register a function that erases a subject's ``name`` data and returns ``Erased``.
-
-        ``addresses`` is a query of the addresses this data is kept under, so that
-        ``flask privacy replay-erasures`` finds people only it knows. See :doc:`/export-erasure`.
-        """
-        return self.personal_data.eraser(name, title=title, addresses=addresses)
 
     def exporter(self, name: str, title: str) -> t.Callable[[F], F]:
         """Register a function that yields a subject's ``name`` items for the export.

@@ -357,18 +357,6 @@ DEFAULTS: dict[str, Setting] = {
         "or None for the app's own database",
         _is_optional_str,
     ),
-    # Export and erasure (rights-data)
-    "PRIVACY_ERASURE_BATCH_SIZE": Setting(
-        5000,
-        "an integer from 1 to 1000000 (rows anonymised per UPDATE statement)",
-        _int_between(1, 1_000_000),
-    ),
-    "PRIVACY_ERASURE_LOG_BIND": Setting(
-        None,
-        "a key of SQLALCHEMY_BINDS for a database the backups you restore leave alone, "
-        "or None for the app's own database",
-        _is_optional_str,
-    ),
 }
 
 
