@@ -167,6 +167,12 @@ def test_no_self_delete_only_an_erase_request(logged_in: CookieCheckingClient) -
     link = page.select_one("a[href*='/privacy/request']")
     assert link is not None
     assert "request_type=erase" in link["href"]
+    # The link works: the request form, with erase chosen and the member's address in.
+    target = logged_in.get(str(link["href"]))
+    assert target.status_code == 200
+    form = soup(target).select_one("form.privacy-request-form")
+    assert form.select_one("input[name=request_type][value=erase]").has_attr("checked")
+    assert form.select_one("input[name=email]")["value"] == "reader@example.test"
 
 
 def test_marketing_choice_is_recorded(

@@ -6,7 +6,9 @@ names plus the page's ``csrf_token``: if a route or a field name drifts, this fa
 
 from __future__ import annotations
 
+import io
 import typing as t
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -154,3 +156,30 @@ def test_a_visitor_and_a_member_through_the_contract(demo: Flask) -> None:
     )
     assert response.status_code in (302, 303)
     assert _outbox_link(visitor, "ann@example.test", "/account/set-password/")
+
+    # A privacy request: the contract's fields, confirmed from the link in /outbox
+    # (a GET only shows the button), answered from the command line, the ZIP from its link.
+    response = _post(
+        visitor,
+        "/privacy/request",
+        "/privacy/request",
+        email="bob@example.test",
+        request_type="export",
+        details="Everything, please.",
+    )
+    assert response.status_code in (302, 303)
+    link = _outbox_link(visitor, "bob@example.test", "/privacy/request/confirm/")
+    assert visitor.get(link).status_code == 200
+    response = _post(visitor, link, link)
+    assert response.status_code in (302, 303)
+    runner = demo.test_cli_runner()
+    listed = runner.invoke(args=["privacy", "requests", "list"])
+    request_id = listed.stdout.split("\t", 1)[0]
+    result = runner.invoke(args=["privacy", "requests", "process", request_id])
+    assert result.exit_code == 0, result.output
+    download = visitor.get(_outbox_link(visitor, "bob@example.test", "/privacy/export/"))
+    assert download.status_code == 200
+    assert download.headers["Content-Type"] == "application/zip"
+    assert {"index.html", "export.json"} <= set(
+        zipfile.ZipFile(io.BytesIO(download.data)).namelist()
+    )

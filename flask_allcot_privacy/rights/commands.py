@@ -46,7 +46,9 @@ def list_command(state: str) -> None:
     count = 0
     for row in current_db().session.scalars(query.execution_options(yield_per=500)):
         deadline = row.deadline.isoformat() if row.deadline else "-"
-        late = " OVERDUE" if row.state == "confirmed" and row.deadline and row.deadline < today else ""
+        late = (
+            " OVERDUE" if row.state == "confirmed" and row.deadline and row.deadline < today else ""
+        )
         click.echo(
             f"{row.id}\t{row.state}\t{row.request_type}\t{deadline}{late}\t"
             f"{row.created_at:%Y-%m-%d %H:%M}"
@@ -57,8 +59,12 @@ def list_command(state: str) -> None:
 
 @requests_group.command("process")
 @click.argument("request_id", type=int)
-@click.option("--note", default=None, help="For a correction: what was changed (the requester is told).")
-@click.option("--reject", "reason", default=None, help="Reject the request with this reason instead.")
+@click.option(
+    "--note", default=None, help="For a correction: what was changed (the requester is told)."
+)
+@click.option(
+    "--reject", "reason", default=None, help="Reject the request with this reason instead."
+)
 def process_command(request_id: int, note: str | None, reason: str | None) -> None:
     """Fulfil one confirmed request: send the export, erase, or record a correction."""
     with current_app.test_request_context(base_url=external_base_url()):

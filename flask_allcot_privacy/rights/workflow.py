@@ -244,9 +244,7 @@ def officer_addresses() -> list[str]:
 # --- answering ---
 
 
-def _close(
-    privacy_request: PrivacyRequest, state: str, actor: Actor, **values: t.Any
-) -> bool:
+def _close(privacy_request: PrivacyRequest, state: str, actor: Actor, **values: t.Any) -> bool:
     """Move a confirmed request to ``state`` once; False if someone else already closed it."""
     db = current_db()
     result = db.session.execute(

@@ -12,8 +12,16 @@ from __future__ import annotations
 import typing as t
 
 import sqlalchemy as sa
-from flask import Response, abort, after_this_request, flash, redirect, render_template, request
-from flask import url_for
+from flask import (
+    Response,
+    abort,
+    after_this_request,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -54,11 +62,15 @@ def queue_order() -> tuple[t.Any, ...]:
 
 def open_summary() -> tuple[int, t.Any]:
     """How many confirmed requests await an answer, and the nearest deadline."""
-    count, nearest = current_db().session.execute(
-        sa.select(sa.func.count(PrivacyRequest.id), sa.func.min(PrivacyRequest.deadline)).where(
-            PrivacyRequest.state == "confirmed"
+    count, nearest = (
+        current_db()
+        .session.execute(
+            sa.select(sa.func.count(PrivacyRequest.id), sa.func.min(PrivacyRequest.deadline)).where(
+                PrivacyRequest.state == "confirmed"
+            )
         )
-    ).one()
+        .one()
+    )
     return int(count or 0), nearest
 
 
