@@ -41,7 +41,7 @@ def _add_demo_staff() -> int:
 
     Only in demo mode, where mail is shown at /outbox, so no demo password is ever shared.
     """
-    from flask_allcot_privacy import mail as outbox
+    from flask_allcot_privacy import outbox
     from flask_allcot_privacy.cli import external_base_url
     from flask_allcot_privacy.staff import members
 

@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import mail
+from . import outbox
 from .models import ROLES
 from .state import current_db
 
@@ -21,7 +21,7 @@ privacy_group = AppGroup("privacy", help="Privacy tools: mail outbox, staff, req
 def send_mail_command(limit: int) -> None:
     """Deliver the outbox messages that are due, retrying failed ones on schedule."""
     with current_app.test_request_context(base_url=external_base_url()):
-        report = mail.deliver_due(limit=limit)
+        report = outbox.deliver_due(limit=limit)
     click.echo(f"Delivered {len(report.sent)}, failed {len(report.failed)}.")
     if report.failed:
         raise SystemExit(1)
@@ -47,7 +47,7 @@ def create_staff_command(username: str, email: str, role: str) -> None:
         except members.StaffError as error:
             raise click.ClickException(str(error)) from None
         current_db().session.commit()
-        report = mail.deliver_due()
+        report = outbox.deliver_due()
         click.echo(f"Created {user.username} ({role}); a set-password link went to {user.email}.")
     if report.failed:
         click.echo(

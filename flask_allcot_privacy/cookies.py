@@ -99,9 +99,16 @@ def is_declared_name(name: str, app: Flask | None = None) -> bool:
     return False
 
 
-def _secure() -> bool:
+def secure_flag() -> bool:
+    """Whether cookies set now get the Secure flag: the one place this is decided.
+
+    ``PRIVACY_COOKIE_SECURE = "auto"`` means exactly when the request came over HTTPS
+    (as the trusted proxies report it); ``True`` or ``False`` fix it.
+    """
     setting = current_app.config["PRIVACY_COOKIE_SECURE"]
-    return request.is_secure if setting == "auto" else bool(setting)
+    if setting == "auto":
+        return bool(request) and request.is_secure
+    return bool(setting)
 
 
 def set_cookie(response: Response, key: str, value: str) -> None:
@@ -113,7 +120,7 @@ def set_cookie(response: Response, key: str, value: str) -> None:
         value,
         max_age=lifetime,
         httponly=entry.http_only,
-        secure=_secure(),
+        secure=secure_flag(),
         samesite="Lax",
         path=current_app.config.get("SESSION_COOKIE_PATH") or "/",
     )
@@ -132,40 +139,18 @@ def delete_cookie(response: Response, key: str, name: str | None = None) -> None
     response.delete_cookie(
         name or wire,
         path=current_app.config.get("SESSION_COOKIE_PATH") or "/",
-        secure=_secure(),
+        secure=secure_flag(),
         httponly=entry.http_only,
         samesite="Lax",
     )
 
 
-def configure_login_cookies(app: Flask) -> None:
-    """Set Flask's and Flask-Login's cookie settings to the policy's lifetimes and safe flags.
-
-    Flask's defaults (a 31-day session, no Secure flag) and Flask-Login's (a 365-day
-    remember cookie) break the policy, so they are replaced, not left to ``setdefault``.
-    """
-    config = app.config
-    config["PERMANENT_SESSION_LIFETIME"] = config["PRIVACY_SESSION_LIFETIME"]
-    config["SESSION_REFRESH_EACH_REQUEST"] = False
-    config["SESSION_COOKIE_HTTPONLY"] = True
-    if config.get("SESSION_COOKIE_SAMESITE") not in ("Strict", "Lax"):
-        config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    config["REMEMBER_COOKIE_DURATION"] = config["PRIVACY_REMEMBER_LIFETIME"]
-    config["REMEMBER_COOKIE_REFRESH_EACH_REQUEST"] = False
-    config["REMEMBER_COOKIE_HTTPONLY"] = True
-    if config.get("REMEMBER_COOKIE_SAMESITE") not in ("Strict", "Lax"):
-        config["REMEMBER_COOKIE_SAMESITE"] = "Lax"
-    secure = config["PRIVACY_COOKIE_SECURE"]
-    if secure is not True and secure is not False:
-        # "auto": the Secure flag is added per response when the request is HTTPS.
-        secure = False
-    config["SESSION_COOKIE_SECURE"] = secure
-    config["REMEMBER_COOKIE_SECURE"] = secure
-
-
 def add_secure_flag(response: Response) -> Response:
-    """With ``PRIVACY_COOKIE_SECURE = "auto"``, mark every cookie Secure on HTTPS requests."""
-    if current_app.config["PRIVACY_COOKIE_SECURE"] != "auto" or not request.is_secure:
+    """Mark every cookie of the response Secure when :func:`secure_flag` says so.
+
+    Flask-Login reads a fixed ``REMEMBER_COOKIE_SECURE``; this covers ``"auto"`` on HTTPS.
+    """
+    if not secure_flag():
         return response
     headers = response.headers.getlist("Set-Cookie")
     if not headers:

@@ -6,7 +6,6 @@ import typing as t
 
 from flask import Blueprint, Flask
 from flask_babel import Babel
-from flask_login import LoginManager
 from flask_mail import Mail
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import generate_csrf
@@ -14,8 +13,8 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cookies, ratelimit, settings, text
-from . import mail as outbox
+from . import cookies, outbox, ratelimit, settings, text
+from .accounts import sessions
 from .models import Base
 from .state import EXTENSION_KEY, PrivacyState
 
@@ -90,15 +89,14 @@ class Privacy:
         assert host_mail is not None
         settings.apply_defaults(app)
         settings.check(app)
-        cookies.configure_login_cookies(app)
+        sessions.configure_login_cookies(app)
 
         share_tables(db)
 
         if "babel" not in app.extensions:
             Babel(app)
 
-        login_manager = LoginManager()
-        login_manager.init_app(app)
+        login_manager = sessions.create_login_manager(app)
         limiter = MovingWindowRateLimiter(
             storage_from_string(app.config["PRIVACY_RATELIMIT_STORAGE_URI"])
         )

@@ -6,8 +6,6 @@ import re
 import typing as t
 from urllib.parse import urlsplit
 
-from email_validator import EmailNotValidError, validate_email
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, Field, StringField, TextAreaField
@@ -50,18 +48,16 @@ def one_line(value: t.Any) -> t.Any:
 
 
 class ValidEmail:
-    """Validate with email-validator and replace the data with the normalised address."""
+    """The account service's email rule: replace the data with the normalised address."""
 
     def __call__(self, form: FlaskForm, field: Field) -> None:
         if not field.data:
             return
+        from .accounts.service import AccountError, normalised_email
+
         try:
-            field.data = validate_email(
-                field.data,
-                check_deliverability=False,
-                test_environment=current_app.config["PRIVACY_EMAIL_ALLOW_TEST_DOMAINS"],
-            ).normalized
-        except EmailNotValidError as error:
+            field.data = normalised_email(field.data)
+        except AccountError as error:
             raise ValidationError(str(error)) from None
 
 

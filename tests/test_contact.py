@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 from flask import Flask
 
 from example_site import db
-from flask_allcot_privacy.contact.records import correspondence_for
+from flask_allcot_privacy.contact.correspondence import correspondence_for
 from flask_allcot_privacy.models import ContactMessage, OutboxMessage, User
 
 from .helpers import (

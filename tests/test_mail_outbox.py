@@ -9,7 +9,7 @@ import time_machine
 from flask import Flask
 
 from example_site import db
-from flask_allcot_privacy import mail as outbox
+from flask_allcot_privacy import outbox
 from flask_allcot_privacy.clock import utcnow
 from flask_allcot_privacy.models import OutboxMessage, User
 

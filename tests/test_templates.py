@@ -32,13 +32,13 @@ def test_host_overrides_an_email_by_path(tmp_path: Path) -> None:
     )
     app = make_host_app(tmp_path)
     app.template_folder = str(tmp_path / "templates")
-    from flask_allcot_privacy import mail
+    from flask_allcot_privacy import outbox
 
     class Someone:
         username = "sam"
 
     with app.test_request_context():
-        subject, text, html = mail.render("password_changed", user=Someone())
+        subject, text, html = outbox.render("password_changed", user=Someone())
     assert subject == "Host subject"
     assert text.strip() == "Host body for sam"
     assert html is not None  # the package's HTML part is still used

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, request
-from flask_babel import lazy_gettext as _l
-
-from ..state import state_for
 
 bp = Blueprint("privacy_accounts", __name__)
 
@@ -21,14 +18,9 @@ def _private_pages(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Wire Flask-Login to the server-side sessions and send anonymous members to log in."""
+    """Install the login session cookie and its hooks (Flask-Login is set up by then)."""
     from . import sessions
 
-    login_manager = state_for(app).login_manager
-    login_manager.login_view = "privacy_accounts.login"
-    login_manager.login_message = _l("Please log in to see this page.")
-    login_manager.login_message_category = "info"
-    login_manager.session_protection = "basic"
     sessions.init_app(app)
 
 

@@ -1,34 +1,39 @@
-"""The account forms. Field names are part of the public contract (DESIGN.md)."""
+"""The account forms. Field names are part of the public contract (docs/design.rst).
+
+The rules themselves live in :mod:`.service`; the forms only show its messages.
+"""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
+    Field,
     PasswordField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from ..forms import PrivacyForm, WebAddress, email_field, stripped
+from . import service
 
-USERNAME_PATTERN = r"^[A-Za-z0-9._-]+$"
+
+class UsernameRules:
+    """The account service's username rules, with its message beside the field."""
+
+    def __call__(self, form: PrivacyForm, field: Field) -> None:
+        problem = service.username_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
 
 
 class RegisterForm(PrivacyForm):
     username = StringField(
         _l("Username"),
         filters=[stripped],
-        validators=[
-            DataRequired(_l("Choose a username.")),
-            Length(3, 60, _l("Use 3 to 60 characters.")),
-            Regexp(
-                USERNAME_PATTERN,
-                message=_l("Use only letters, digits, '.', '_' and '-'."),
-            ),
-        ],
+        validators=[DataRequired(_l("Choose a username.")), UsernameRules()],
     )
     email = email_field()
     marketing_opt_in = BooleanField(_l("Send me news and offers by email (you can unsubscribe)"))

@@ -1,22 +1,11 @@
-"""Account emails and their links: making them, finding an address's account, and the
-page answering a link that cannot be used."""
+"""Account emails and their links."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import current_app, render_template, url_for
-from flask_babel import gettext as _
+from flask import current_app, url_for
 
-from .. import mail, tokens
+from .. import outbox, tokens
 from ..models import User
-from ..state import current_db
-
-
-def find_by_email(email: str) -> User | None:
-    """The account for an address, compared without regard to case."""
-    return current_db().session.scalar(
-        sa.select(User).where(User.email_key == email.strip().lower())
-    )
 
 
 def password_link(user: User) -> str:
@@ -36,26 +25,10 @@ def send_password_link(user: User, *, reason: str) -> None:
     if reason not in ("welcome", "reset", "staff"):
         raise ValueError(f"Unknown reason {reason!r}.")
     hours = int(current_app.config["PRIVACY_SET_PASSWORD_WITHIN"].total_seconds() // 3600)
-    mail.queue(
+    outbox.queue(
         f"set_password_{reason}",
         user.email,
         user=user,
         link=password_link(user),
         valid_hours=hours,
     )
-
-
-def token_problem(error: tokens.TokenError) -> tuple[str, int]:
-    """A page that says why an emailed link cannot be used, and offers a new one."""
-    messages = {
-        "expired": _("This link has expired."),
-        "used": _("This link was already used, or a newer one was sent."),
-        "invalid": _("This link is not valid. Check that you copied all of it."),
-    }
-    body = render_template(
-        "privacy/errors/error.html",
-        title=_("This link cannot be used"),
-        message=messages[error.reason] + " " + _("You can ask for a new link below."),
-        link=(url_for("privacy_accounts.reset_password"), _("Send me a new link")),
-    )
-    return body, 410 if error.reason in ("expired", "used") else 400

@@ -9,13 +9,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
-from .. import mail, ratelimit, signals, tokens
+from .. import outbox, ratelimit, signals, tokens
 from ..clock import utcnow
+from ..errors import token_problem
 from ..models import DISPLAY_NAME_CHOICES, User
 from ..state import current_db
 from . import bp, passwords, sessions
 from .forms import ConfirmForm, ProfileForm
-from .mailings import find_by_email, token_problem
+from .service import find_by_email
 
 #: Profile fields copied as they are from the form onto the member.
 PLAIN_FIELDS = (
@@ -130,19 +131,19 @@ def _request_email_change(user: User, new_email: str) -> None:
     """Send the confirmation link to the new address and a notice to the old one."""
     if find_by_email(new_email) is not None:
         # Never say on screen that the address has an account; tell its owner instead.
-        mail.queue("email_in_use", new_email)
+        outbox.queue("email_in_use", new_email)
     else:
         token = tokens.make(
             tokens.CHANGE_EMAIL,
             {"uid": user.id, "email": new_email, "stamp": _email_change_stamp(user)},
         )
-        mail.queue(
+        outbox.queue(
             "confirm_email",
             new_email,
             user=user,
             link=url_for(".confirm_email", token=token, _external=True),
         )
-    mail.queue("email_change_requested", user.email, user=user, new_email=new_email)
+    outbox.queue("email_change_requested", user.email, user=user, new_email=new_email)
 
 
 @bp.route("/confirm-email/<token>", methods=["GET", "POST"])

@@ -1,4 +1,4 @@
-"""Server-side login sessions.
+"""Server-side login sessions, Flask-Login's set-up and the login cookies' settings.
 
 A login is a :class:`~..models.LoginSession` row. The cookies carry only a random
 token whose SHA-256 the row stores; Flask-Login sees that token as the "user id"
@@ -15,10 +15,12 @@ import typing as t
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, session
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
-from flask_login import login_user, logout_user
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, login_user, logout_user
 
+from .. import cookies
 from ..clock import utcnow
 from ..ipaddr import request_ip, request_user_agent
 from ..models import LoginSession, User
@@ -165,10 +167,8 @@ class LoginSessionInterface(SecureCookieSessionInterface):
         return opened
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        """With ``PRIVACY_COOKIE_SECURE = "auto"``, Secure exactly when the request is HTTPS."""
-        if app.config["PRIVACY_COOKIE_SECURE"] == "auto":
-            return request.is_secure
-        return bool(app.config["PRIVACY_COOKIE_SECURE"])
+        """Secure as :func:`..cookies.secure_flag` decides (with ``"auto"``: on HTTPS)."""
+        return cookies.secure_flag()
 
     def get_expiration_time(self, app: Flask, session: SessionMixin) -> datetime | None:
         expires = session.get(COOKIE_EXPIRES_KEY)
@@ -180,16 +180,48 @@ class LoginSessionInterface(SecureCookieSessionInterface):
 def forget_login_cookies(response: t.Any) -> t.Any:
     """After logout, delete the remember cookie and the session cookie outright."""
     if g.pop("_privacy_forget_login_cookies", False):
-        from .. import cookies
-
         cookies.delete_cookie(response, "remember")
     return response
 
 
-def init_app(app: Flask) -> None:
-    """Install the user loader, the pinned-expiry session cookie and the logout hook."""
-    login_manager = state_for(app).login_manager
+def configure_login_cookies(app: Flask) -> None:
+    """Set Flask's and Flask-Login's cookie settings to the policy's lifetimes and safe flags.
+
+    Flask's defaults (a 31-day session, no Secure flag) and Flask-Login's (a 365-day
+    remember cookie) break the policy, so they are replaced, not left to ``setdefault``.
+    """
+    config = app.config
+    config["PERMANENT_SESSION_LIFETIME"] = config["PRIVACY_SESSION_LIFETIME"]
+    config["SESSION_REFRESH_EACH_REQUEST"] = False
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    if config.get("SESSION_COOKIE_SAMESITE") not in ("Strict", "Lax"):
+        config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["REMEMBER_COOKIE_DURATION"] = config["PRIVACY_REMEMBER_LIFETIME"]
+    config["REMEMBER_COOKIE_REFRESH_EACH_REQUEST"] = False
+    config["REMEMBER_COOKIE_HTTPONLY"] = True
+    if config.get("REMEMBER_COOKIE_SAMESITE") not in ("Strict", "Lax"):
+        config["REMEMBER_COOKIE_SAMESITE"] = "Lax"
+    # Fixed here only when fixed by the setting; with "auto", cookies.add_secure_flag
+    # adds the flag per response, as cookies.secure_flag decides.
+    always = config["PRIVACY_COOKIE_SECURE"] is True
+    config["SESSION_COOKIE_SECURE"] = always
+    config["REMEMBER_COOKIE_SECURE"] = always
+
+
+def create_login_manager(app: Flask) -> LoginManager:
+    """Flask-Login, set up for server-side sessions: the loader and where to log in."""
+    login_manager = LoginManager()
+    login_manager.init_app(app)
     login_manager.user_loader(load_user)
+    login_manager.login_view = "privacy_accounts.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    return login_manager
+
+
+def init_app(app: Flask) -> None:
+    """Install the pinned-expiry session cookie and the logout hook."""
     if type(app.session_interface) is SecureCookieSessionInterface:
         app.session_interface = LoginSessionInterface()
     else:

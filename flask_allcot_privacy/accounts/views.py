@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typing as t
 
-import sqlalchemy as sa
 from flask import (
     Response,
     abort,
@@ -18,12 +17,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import cookies, mail, ratelimit, signals, tokens
-from ..clock import utcnow
+from .. import cookies, outbox, ratelimit, signals, tokens
+from ..errors import token_problem
 from ..models import User
 from ..redirects import safe_target
 from ..state import current_db
-from . import bp, passwords, sessions
+from . import bp, passwords, service, sessions
 from .forms import (
     ConfirmForm,
     LoginForm,
@@ -31,7 +30,7 @@ from .forms import (
     ResetPasswordForm,
     SetPasswordForm,
 )
-from .mailings import find_by_email, send_password_link, token_problem
+from .mailings import send_password_link
 
 TEST_COOKIE_VALUE = "1"
 
@@ -50,36 +49,23 @@ def register() -> t.Any:
         return render_template("privacy/accounts/register.html", form=form)
     ratelimit.hit_per_ip("email-forms", "PRIVACY_EMAIL_LIMIT_PER_IP")
     db = current_db()
-    username, email = form.username.data, form.email.data
-    if db.session.scalar(sa.select(User.id).where(User.username_key == username.lower())):
-        form.username.errors.append(_("This username is taken. Please choose another."))
-        return _invalid("privacy/accounts/register.html", form=form)
-    existing = find_by_email(email)
-    if existing is not None:
-        # Same answer on screen; the owner is told by email instead of getting a second account.
-        mail.queue("account_exists", existing.email, user=existing)
-        db.session.commit()
-        return redirect(url_for(".check_email"))
-    user = User(
-        username=username,
-        username_key=username.lower(),
-        email=email,
-        email_key=email.lower(),
-    )
-    if form.marketing_opt_in.data:
-        user.marketing_opt_in = True
-        user.marketing_opt_in_at = utcnow()
-    db.session.add(user)
     try:
-        db.session.flush()
-    except sa.exc.IntegrityError:
-        # Someone registered the same name or address a moment ago.
-        db.session.rollback()
-        if find_by_email(email) is not None:
-            return redirect(url_for(".check_email"))
-        form.username.errors.append(_("This username is taken. Please choose another."))
+        user = service.create_member(
+            form.username.data,
+            form.email.data,
+            marketing_opt_in=bool(form.marketing_opt_in.data),
+            send_link="welcome",
+        )
+    except service.EmailTaken:
+        # Same answer on screen; the owner is told by email instead of getting a second account.
+        existing = service.find_by_email(form.email.data)
+        if existing is not None:
+            outbox.queue("account_exists", existing.email, user=existing)
+            db.session.commit()
+        return redirect(url_for(".check_email"))
+    except service.AccountError as error:
+        form[error.field or "username"].errors.append(str(error))
         return _invalid("privacy/accounts/register.html", form=form)
-    send_password_link(user, reason="welcome")
     db.session.commit()
     signals.send(signals.user_registered, user=user)
     return redirect(url_for(".check_email"))
@@ -112,18 +98,14 @@ def set_password(token: str) -> t.Any:
         if request.method == "POST":
             return _invalid(template, form=form, user=user)
         return render_template(template, form=form, user=user)
-    problem = passwords.problem_with(form.password.data, user.username, user.email)
-    if problem:
-        form.password.errors.append(problem)
+    try:
+        # A new password ends every login made with the old one, everywhere.
+        first_time = service.set_password(user, form.password.data)
+    except service.AccountError as error:
+        form.password.errors.append(str(error))
         return _invalid(template, form=form, user=user)
-    first_time = user.password_hash is None
-    user.password_hash = passwords.hash_password(form.password.data)
-    user.password_set_at = utcnow()
-    user.credential_version += 1
-    # A new password ends every login made with the old one, everywhere.
-    sessions.revoke_all_for(user)
     if not first_time:
-        mail.queue("password_changed", user.email, user=user)
+        outbox.queue("password_changed", user.email, user=user)
     current_db().session.commit()
     signals.send(signals.password_set, user=user)
     flash(_("Your password is set. You can log in now."), "success")
@@ -142,7 +124,7 @@ def reset_password() -> t.Any:
     # Per address too, known or not (so the limit reveals nothing), so nobody can keep
     # voiding someone's reset links by asking for new ones.
     ratelimit.hit("email-address", "PRIVACY_EMAIL_LIMIT_PER_ADDRESS", form.email.data.lower())
-    user = find_by_email(form.email.data)
+    user = service.find_by_email(form.email.data)
     if user is not None and user.erased_at is None:
         user.credential_version += 1  # a newer link voids the older ones
         send_password_link(user, reason="reset")
@@ -178,9 +160,7 @@ def login() -> t.Any:
     identifier = form.username.data.lower()
     ratelimit.hit_per_ip("login-ip", "PRIVACY_LOGIN_LIMIT_PER_IP")
     db = current_db()
-    user = db.session.scalar(
-        sa.select(User).where(sa.or_(User.username_key == identifier, User.email_key == identifier))
-    )
+    user = service.find_by_login(identifier)
     # Counted by what was typed (the same whether or not it exists) and by the account,
     # so its username and its email do not each get a full allowance.
     ratelimit.hit("login-account", "PRIVACY_LOGIN_LIMIT_PER_ACCOUNT", identifier)

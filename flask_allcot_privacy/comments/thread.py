@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from ..models import Comment
 from ..state import current_db
-from . import author_cookies, status
+from . import author_cookies, moderation_rules
 from .forms import MemberCommentForm, VisitorCommentForm
 
 #: The query parameter of the signed link that shows a held comment to its author.
@@ -36,7 +36,7 @@ def approved_comments(target: str) -> list[Comment]:
     """The published comments on ``target``, oldest first, with their members loaded."""
     query = (
         sa.select(Comment)
-        .where(Comment.target == target, Comment.status == status.APPROVED)
+        .where(Comment.target == target, Comment.status == moderation_rules.APPROVED)
         .options(selectinload(Comment.user))
         .order_by(Comment.created_at, Comment.id)
     )
@@ -58,7 +58,7 @@ def bound_form() -> MemberCommentForm:
 def context(target: str, form: MemberCommentForm) -> dict[str, t.Any]:
     """What ``thread.html`` needs; a held comment is added only for its signed link."""
     comments = approved_comments(target)
-    held = status.held_comment(request.args.get(HELD_PARAM), target)
+    held = moderation_rules.held_comment(request.args.get(HELD_PARAM), target)
     if held is not None:
         comments = sorted([*comments, held], key=lambda c: (c.created_at, c.id))
     if held is not None or (

@@ -18,7 +18,7 @@ from .. import ipaddr, ratelimit
 from ..models import Comment, User
 from ..redirects import safe_target
 from ..state import current_db
-from . import author_cookies, bp, status, thread
+from . import author_cookies, bp, moderation_rules, thread
 from .forms import MemberCommentForm, VisitorCommentForm
 
 
@@ -57,7 +57,7 @@ def comments(target: str) -> t.Any:
         comment.author_name = form.author_name.data
         comment.author_email = form.author_email.data
         comment.author_url = form.author_url.data or ""
-    comment.status = status.initial_status(member, comment.author_email)
+    comment.status = moderation_rules.initial_status(member, comment.author_email)
     db = current_db()
     db.session.add(comment)
     db.session.commit()
@@ -65,7 +65,7 @@ def comments(target: str) -> t.Any:
 
     token = None
     if comment.is_held:
-        token = status.held_link_token(comment)
+        token = moderation_rules.held_link_token(comment)
         flash(
             _(
                 "Thank you. Your comment is awaiting moderation. Until it is approved only "

@@ -58,7 +58,7 @@ def _save_gpc_decision(response: Response) -> Response:
     no cookies (a crawler, a flood of requests) never writes to the database.
     """
     from ..state import current_db
-    from . import choice, records
+    from . import choice, proof
 
     if not choice.was_consulted():
         return response
@@ -70,7 +70,7 @@ def _save_gpc_decision(response: Response) -> Response:
     if response.status_code >= 400:
         return response
     if unrecorded is not None:
-        if records.append_gpc_once(unrecorded):
+        if proof.append_gpc_once(unrecorded):
             current_db().session.commit()
         if choice.is_current(unrecorded):
             choice.save(response, dataclasses.replace(unrecorded, unrecorded=False))

@@ -21,7 +21,7 @@ from flask_wtf.csrf import generate_csrf
 from .. import cookies, ratelimit
 from ..redirects import safe_target
 from ..state import current_db
-from . import bp, catalogue, choice, records
+from . import bp, catalogue, choice, proof
 from .forms import ConsentForm
 
 
@@ -46,10 +46,10 @@ def decide() -> t.Any:
     earlier = choice.take_unrecorded()
     if earlier is not None:
         # The GPC decision this browser held came first: its record comes first too.
-        records.append_gpc_once(earlier)
+        proof.append_gpc_once(earlier)
     consent = choice.decide(form.granted(), form.source.data or "banner", previous)
     choice.replace_current(consent)
-    records.append(consent)
+    proof.append(consent)
     current_db().session.commit()
 
     response: Response

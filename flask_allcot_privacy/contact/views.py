@@ -3,7 +3,7 @@
 The policy says contact-form senders' email, IP address and message are stored
 (P17) and that correspondence is kept and copies given on request (P18): each
 message is a :class:`~..models.ContactMessage` row, kept until retention says
-otherwise, and ``records.correspondence_for`` finds a person's messages.
+otherwise, and ``correspondence.correspondence_for`` finds a person's messages.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import typing as t
 from flask import current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import ipaddr, mail, ratelimit
+from .. import ipaddr, outbox, ratelimit
 from ..models import ContactMessage
 from ..state import current_db
 from . import bp
@@ -56,7 +56,7 @@ def contact() -> t.Any:
     to = recipients()
     if to:
         # Staff answer with "Reply": it goes to the sender, not to the site's address.
-        mail.queue("contact_message", to, reply_to=message.email, message=message)
+        outbox.queue("contact_message", to, reply_to=message.email, message=message)
     else:
         current_app.logger.warning(
             "Contact message %s stored but not emailed: set PRIVACY_CONTACT_RECIPIENTS.",

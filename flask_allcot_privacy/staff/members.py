@@ -11,12 +11,10 @@ import typing as t
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from werkzeug.datastructures import MultiDict
+from flask_babel import lazy_gettext as _l
 
 from .. import audit
-from ..accounts import sessions
-from ..accounts.forms import RegisterForm
-from ..accounts.mailings import send_password_link
+from ..accounts import service, sessions
 from ..models import ROLES, LoginSession, User
 from ..state import current_db
 
@@ -31,59 +29,39 @@ class LastAdminError(StaffError):
 
 def find(username: str) -> User | None:
     """The live (not erased) account with this username, whatever its case."""
-    user = current_db().session.scalar(
-        sa.select(User).where(User.username_key == username.strip().lower())
-    )
-    return user if user is not None and user.erased_at is None else None
+    return service.find_by_username(username)
 
 
-def _checked_username_and_email(username: str, email: str) -> tuple[str, str]:
-    """Apply registration's rules (length, characters, a valid address); raise StaffError."""
-    form = RegisterForm(
-        formdata=MultiDict({"username": username, "email": email}), meta={"csrf": False}
-    )
-    if not form.validate():
-        problems = [
-            f"{form[name].label.text}: {' '.join(str(e) for e in errors)}"
-            for name, errors in form.errors.items()
-        ]
-        raise StaffError(" ".join(problems))
-    return str(form.username.data), str(form.email.data)
+_FIELD_LABELS = {"username": _l("Username"), "email": _l("Email address"), "role": _l("Role")}
 
 
 def create_staff(username: str, email: str, role: str, *, via_cli: bool = False) -> User:
     """Create an account with ``role`` and no password, and queue its set-password email.
 
     The new member chooses their own password from the link; nobody else ever knows it.
+    Registration's rules apply (:mod:`..accounts.service`).
     """
     if role not in ROLES:
         raise StaffError(_("Unknown role %(role)s.", role=role))
-    username, email = _checked_username_and_email(username, email)
-    session = current_db().session
-    if session.scalar(sa.select(User.id).where(User.username_key == username.lower())):
+    try:
+        user = service.create_member(username, email, role=role, send_link="staff")
+    except service.UsernameTaken:
         raise StaffError(
             _(
                 "The username %(name)s is taken; to give that member a role, use set-role.",
-                name=username,
+                name=username.strip(),
             )
-        )
-    if session.scalar(sa.select(User.id).where(User.email_key == email.lower())):
+        ) from None
+    except service.EmailTaken:
         raise StaffError(
             _(
                 "An account already uses %(email)s; to give that member a role, use set-role.",
-                email=email,
+                email=email.strip(),
             )
-        )
-    user = User(
-        username=username,
-        username_key=username.lower(),
-        email=email,
-        email_key=email.lower(),
-        role=role,
-    )
-    session.add(user)
-    session.flush()
-    send_password_link(user, reason="staff")
+        ) from None
+    except service.AccountError as error:
+        label = _FIELD_LABELS.get(error.field or "", "")
+        raise StaffError(f"{label}: {error}" if label else str(error)) from None
     _audit("staff.create", user.id, f"role {role}", via_cli)
     return user
 
