@@ -105,9 +105,9 @@ def process_command(request_id: int, note: str | None, reason: str | None) -> No
             raise click.ClickException(str(error)) from None
         if not done:
             raise click.ClickException(f"Request {request_id} was answered by someone else.")
-        from .. import mail
+        from .. import outbox
 
-        mail.deliver_due()
+        outbox.deliver_due()
     click.echo(message)
 
 
@@ -116,9 +116,9 @@ def remind_command() -> None:
     """Email the officers about deadlines in two business days and deadlines passed (cron)."""
     with current_app.test_request_context(base_url=external_base_url()):
         report = reminders.send_reminders(utcnow())
-        from .. import mail
+        from .. import outbox
 
-        mail.deliver_due()
+        outbox.deliver_due()
     if not report.had_officers:
         raise click.ClickException(
             "Nobody holds the privacy_officer role: 'flask privacy set-role USERNAME "

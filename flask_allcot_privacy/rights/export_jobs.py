@@ -27,7 +27,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, request, url_for
 
-from .. import mail, tokens
+from .. import outbox, tokens
 from ..clock import utcnow
 from ..models import PrivacyRequest
 from ..state import current_db
@@ -131,7 +131,7 @@ def build_export(request_id: int, actor: Actor) -> bool:
     privacy_request.export_started_at = None
     privacy_request.export_error = ""
     token = tokens.make(tokens.PRIVACY_EXPORT, {"rid": request_id, "s": secret})
-    message = mail.queue(
+    message = outbox.queue(
         "privacy_export_ready",
         privacy_request.email,
         privacy_request=privacy_request,
@@ -145,7 +145,7 @@ def build_export(request_id: int, actor: Actor) -> bool:
     db.session.commit()
     if old_file and old_file != name:
         (folder / old_file).unlink(missing_ok=True)
-    mail.deliver_due(ids=[message.id])
+    outbox.deliver_due(ids=[message.id])
     return True
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import url_for
 
-from .. import mail
+from .. import outbox
 from ..models import PrivacyRequest
 from ..state import current_db
 from . import deadlines, workflow
@@ -75,7 +75,7 @@ def send_reminders(now: datetime) -> ReminderReport:
             .where(PrivacyRequest.id.in_(ids))
             .order_by(PrivacyRequest.deadline, PrivacyRequest.id)
         ).all()
-        mail.queue(
+        outbox.queue(
             template,
             officers,
             requests=[

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 
-from .. import audit, mail, tokens
+from .. import audit, outbox, tokens
 from ..clock import utcnow
 from ..models import OPEN_REQUEST_STATES, REQUEST_TYPES, PrivacyRequest, User
 from ..state import current_db
@@ -146,7 +146,7 @@ def open_request(email: str, request_type: str, details: str = "") -> PrivacyReq
     if existing.state == "pending":
         send_confirmation(existing)
     else:
-        mail.queue(
+        outbox.queue(
             "privacy_request_already_open",
             existing.email,
             privacy_request=existing,
@@ -165,7 +165,7 @@ def send_confirmation(privacy_request: PrivacyRequest) -> None:
     """Queue the email whose link confirms the request; its window starts now."""
     privacy_request.confirm_sent_at = utcnow()
     within = current_app.config["PRIVACY_REQUEST_CONFIRM_WITHIN"]
-    mail.queue(
+    outbox.queue(
         "privacy_request_confirm",
         privacy_request.email,
         privacy_request=privacy_request,
@@ -207,7 +207,7 @@ def confirm(privacy_request: PrivacyRequest, now: datetime | None = None) -> boo
         return False
     db.session.refresh(privacy_request)
     type_label = TYPE_LABELS[privacy_request.request_type]
-    mail.queue(
+    outbox.queue(
         "privacy_request_received",
         privacy_request.email,
         privacy_request=privacy_request,
@@ -215,7 +215,7 @@ def confirm(privacy_request: PrivacyRequest, now: datetime | None = None) -> boo
     )
     officers = officer_addresses()
     if officers:
-        mail.queue(
+        outbox.queue(
             "privacy_request_new_officer",
             officers,
             privacy_request=privacy_request,
@@ -279,7 +279,7 @@ def complete_correction(privacy_request: PrivacyRequest, note: str, actor: Actor
         raise RequestStateError("Say what was changed: the requester is told.")
     if not _close(privacy_request, "completed", actor, correction_note=note.strip()):
         return False
-    mail.queue(
+    outbox.queue(
         "privacy_request_corrected",
         privacy_request.email,
         privacy_request=privacy_request,
@@ -296,7 +296,7 @@ def reject(privacy_request: PrivacyRequest, reason: str, actor: Actor) -> bool:
         raise RequestStateError("Give the reason: the requester is told.")
     if not _close(privacy_request, "rejected", actor, rejection_reason=reason.strip()):
         return False
-    mail.queue(
+    outbox.queue(
         "privacy_request_rejected",
         privacy_request.email,
         privacy_request=privacy_request,
@@ -327,7 +327,7 @@ def erase_request(privacy_request: PrivacyRequest, actor: Actor) -> bool:
     if not _close(privacy_request, "completed", actor):
         db.session.commit()
         return False
-    mail.queue(
+    outbox.queue(
         "privacy_request_erased",
         address,
         privacy_request=privacy_request,
