@@ -168,7 +168,10 @@ def test_killed_erasure_finishes_when_rerun_P30(
         assert db.session.get(User, ann.id).erased_at is None, "the account eraser runs last"
     report = _erase(app, request_id=7)
     _assert_forgotten(app, ann.id)
-    assert dict(report.erased)["Comments"] == MEMBER_COMMENTS + VISITOR_COMMENTS, "from progress"
+    erased = dict(report.erased)
+    assert erased["Comments"] == MEMBER_COMMENTS + VISITOR_COMMENTS, "from progress"
+    assert erased["Contact messages"] == 1, "reported from the first run's progress"
+    assert ("1 consent record", "proof of consent is a legal obligation") in report.retained
     assert report.messages == ["flaky finished"]
     assert len(flaky_eraser) == 2
 
@@ -248,3 +251,34 @@ def test_log_holds_a_keyed_hash_and_rotation_keeps_it_usable(app: Flask, ann: Us
     with app.app_context():
         assert erasure_log.logged([EMAIL]) == set()
         assert erasure_log.entries_without_key() == 1
+
+
+@pytest.mark.skipif(not SERVER_DATABASE, reason="needs PostgreSQL for concurrent writers")
+def test_simultaneous_erasures_of_one_address_log_it_once_P30(app: Flask, ann: User) -> None:
+    """Officer and command line erase the same person at once: both finish, one log entry."""
+    import threading
+
+    workers = 4
+    barrier = threading.Barrier(workers)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        with app.app_context():
+            subject = Subject.for_email(EMAIL)
+            barrier.wait()
+            try:
+                erase(subject)
+            except BaseException as error:  # noqa: BLE001 - counted below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    _assert_forgotten(app, ann.id)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ErasureLog)) == 1

@@ -78,7 +78,12 @@ def erase(subject: Subject) -> ErasureReport:
                 if not isinstance(erased, Erased):
                     raise TypeError(f"it returned {erased!r}, not an Erased")
                 result = json.loads(json.dumps(asdict(erased), default=str))
-                session.add(ErasureProgress(run_key=run_key, eraser=eraser.name, result=result))
+                progress = t.cast(sa.Table, ErasureProgress.__table__)
+                session.execute(
+                    erasure_log.insert_once(
+                        session.connection(), progress, ("run_key", "eraser")
+                    ).values(run_key=run_key, eraser=eraser.name, result=result)
+                )
                 session.commit()
             except Exception as error:
                 session.rollback()

@@ -85,13 +85,31 @@ def record(email: str, request_id: int | None = None) -> None:
     digest = address_hash(email, key)
     table = t.cast(sa.Table, ErasureLog.__table__)
     with _connection() as connection:
-        known = connection.scalar(
-            sa.select(table.c.id).where(table.c.address_hash == digest, table.c.key_id == key_id)
-        )
-        if known is None:
-            connection.execute(
-                table.insert().values(address_hash=digest, key_id=key_id, request_id=request_id)
+        connection.execute(
+            insert_once(connection, table, ("address_hash", "key_id")).values(
+                address_hash=digest, key_id=key_id, request_id=request_id
             )
+        )
+
+
+def insert_once(connection: sa.Connection, table: sa.Table, unique: tuple[str, ...]) -> sa.Insert:
+    """An INSERT that does nothing when a row with the same ``unique`` columns exists.
+
+    ``ON CONFLICT DO NOTHING`` on PostgreSQL and SQLite, so two erasures of one address
+    at the same moment both succeed and the row is written once; on other databases the
+    second fails on the unique constraint, and running it again finishes.
+    """
+    name = connection.dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing(index_elements=list(unique))
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=list(unique))
+    # Elsewhere a second simultaneous insert fails loudly on the unique constraint.
+    return sa.insert(table)
 
 
 def logged(addresses: Iterable[str]) -> set[str]:
