@@ -71,8 +71,12 @@ def _jsonable(value: t.Any) -> t.Any:
     raise TypeError(f"a value of type {type(value).__name__} cannot go into export.json")
 
 
+#: One encoder for every item (building one per call costs more than the encoding).
+_ENCODER = json.JSONEncoder(default=_jsonable, ensure_ascii=False)
+
+
 def _dumps(value: t.Any) -> str:
-    return json.dumps(value, default=_jsonable, ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def write_export(
@@ -198,10 +202,26 @@ def _header_row(fields: tuple[str, ...]) -> str:
     return f"<tr>{cells}</tr>\n"
 
 
+#: Joins an item's values so markupsafe escapes them in one call; HTML text holds no NUL.
+_SEPARATOR = "\x00"
+
+
 def _item_row(values: t.Iterable[t.Any]) -> str:
-    """One item as a table row, every value escaped with markupsafe."""
-    cells = "".join(f"<td>{escape(_display(value))}</td>" for value in values)
-    return f"<tr>{cells}</tr>\n"
+    """One item as a table row, every value escaped with markupsafe.
+
+    The values are joined, escaped together and split again: one ``escape`` call per
+    item instead of one per value (the export's hot path). A value holding the
+    separator itself is escaped on its own.
+    """
+    texts = [value if type(value) is str else _display(value) for value in values]
+    if not texts:
+        return "<tr></tr>\n"
+    joined = _SEPARATOR.join(texts)
+    if joined.count(_SEPARATOR) == len(texts) - 1:
+        cells = str(escape(joined)).split(_SEPARATOR)
+    else:
+        cells = [str(escape(text)) for text in texts]
+    return "<tr><td>" + "</td><td>".join(cells) + "</td></tr>\n"
 
 
 @dataclass(frozen=True)
