@@ -520,3 +520,46 @@ def test_every_step_is_audited_without_the_address(
     complete = next(e for e in events if e.action == "request.complete")
     assert complete.actor_id == officer_id
     assert f"email_hmac={expected_hash}" in complete.detail
+
+
+@pytest.fixture
+def crashing_eraser() -> t.Iterator[list[int]]:
+    """A host eraser that fails on its first run, as a killed process would."""
+    from example_site import privacy
+    from flask_allcot_privacy.rights.registry import Erased
+
+    calls: list[int] = []
+
+    def erase_crashing(subject: t.Any) -> Erased:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database went away")
+        return Erased(removed=1)
+
+    privacy.eraser("crashing", title="Crashing")(erase_crashing)
+    yield calls
+    del privacy.personal_data.erasers["crashing"]
+
+
+def test_a_failed_erasure_is_shown_and_finished_by_pressing_again_P30(
+    app: Flask,
+    client: CookieCheckingClient,
+    officer: CookieCheckingClient,
+    make_member: t.Callable[..., User],
+    smtp: SMTPSink,
+    crashing_eraser: list[int],
+) -> None:
+    make_member("ann", email=ANN)
+    asked_and_confirmed(client, smtp, ANN, "erase")
+    (row,) = requests_in(app)
+    failed = act(officer, row.id, "erase")
+    assert failed.status_code == 302
+    page = soup(officer.get(failed.headers["Location"]))
+    assert "run the erasure again" in page.select_one(".privacy-flash--error").get_text()
+    assert requests_in(app)[0].state == "confirmed"
+    assert smtp.last_to(ANN)["Subject"] != "Your data was erased"
+    assert act(officer, row.id, "erase").status_code == 302
+    assert requests_in(app)[0].state == "completed"
+    erased = [m for m in smtp.to(ANN) if m["Subject"] == "Your data was erased"]
+    assert len(erased) == 1
+    assert "Crashing: 1" in text_body(erased[0])

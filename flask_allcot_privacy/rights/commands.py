@@ -16,6 +16,7 @@ from ..clock import utcnow
 from ..models import OPEN_REQUEST_STATES, REQUEST_STATES, PrivacyRequest
 from ..state import current_db
 from . import deadlines, export_jobs, reminders, workflow
+from .erasure import ErasureError
 from .workflow import Actor, RequestStateError
 
 requests_group = AppGroup("requests", help="The privacy-request queue: list, process, remind.")
@@ -101,7 +102,7 @@ def process_command(request_id: int, note: str | None, reason: str | None) -> No
                 done = workflow.complete_correction(privacy_request, note, actor)
                 db.session.commit()
                 message = f"Request {request_id}: correction recorded; the requester is told."
-        except RequestStateError as error:
+        except (RequestStateError, ErasureError) as error:
             raise click.ClickException(str(error)) from None
         if not done:
             raise click.ClickException(f"Request {request_id} was answered by someone else.")

@@ -30,6 +30,7 @@ from ..accounts.forms import ConfirmForm
 from ..clock import utcnow
 from ..models import OPEN_REQUEST_STATES, REQUEST_STATES, PrivacyRequest
 from ..rights import deadlines, export_jobs, workflow
+from ..rights.erasure import ErasureError
 from ..rights.forms import NoteForm, RejectForm
 from ..rights.workflow import Actor, RequestStateError
 from ..state import current_db
@@ -160,7 +161,7 @@ def request_detail(request_id: int) -> t.Any:
     db = current_db()
     try:
         done = _act(privacy_request, action, form, actor)
-    except RequestStateError as error:
+    except (RequestStateError, ErasureError) as error:
         db.session.rollback()
         flash(str(error), "error")
         return redirect(url_for(".request_detail", request_id=request_id))
