@@ -314,6 +314,32 @@ def test_simultaneous_confirmations_confirm_once(
     assert (acks, confirms) == (1, 1)
 
 
+@pytest.mark.skipif(not SERVER_DATABASE, reason="concurrency is proven on PostgreSQL")
+@pytest.mark.parametrize(
+    "extra_config",
+    [{"PRIVACY_EMAIL_LIMIT_PER_ADDRESS": "100/hour", "PRIVACY_EMAIL_LIMIT_PER_IP": "100/hour"}],
+)
+def test_simultaneous_requests_make_one_request(app: Flask, smtp: SMTPSink) -> None:
+    """N identical requests at once: one open request, every asker answered the same."""
+    clients = [t.cast(CookieCheckingClient, app.test_client()) for _ in range(8)]
+    forms = [form_fields(c.get("/privacy/request"), FORM) for c in clients]
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def post(c: CookieCheckingClient, fields: dict[str, str]) -> None:
+        barrier.wait()
+        data = {**fields, "email": ANN, "request_type": "erase"}
+        statuses.append(c.post("/privacy/request", data=data).status_code)
+
+    threads = [threading.Thread(target=post, args=pair) for pair in zip(clients, forms)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [302] * len(clients)
+    assert [(r.email_key, r.state) for r in requests_in(app)] == [(ANN, "pending")]
+
+
 # --- answering, each type end to end ---
 
 
