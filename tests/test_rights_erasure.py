@@ -38,7 +38,10 @@ MEMBER_COMMENTS, VISITOR_COMMENTS = 11, 6
 
 @pytest.fixture
 def extra_config(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, t.Any]]:
-    config: dict[str, t.Any] = {"PRIVACY_ERASURE_BATCH_SIZE": BATCH}
+    config: dict[str, t.Any] = {
+        "PRIVACY_ERASURE_BATCH_SIZE": BATCH,
+        "PRIVACY_EXPORT_DIR": str(tmp_path / "exports"),
+    }
     if not request.node.name.startswith("test_replay"):
         yield config
         return
@@ -282,3 +285,87 @@ def test_simultaneous_erasures_of_one_address_log_it_once_P30(app: Flask, ann: U
     _assert_forgotten(app, ann.id)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ErasureLog)) == 1
+
+
+def test_answered_requests_lose_the_address_open_ones_are_kept_P30(
+    app: Flask, ann: User, tmp_path: Path
+) -> None:
+    from flask_allcot_privacy.models import PrivacyRequest
+    from flask_allcot_privacy.rights.export_jobs import export_dir
+
+    with app.app_context():
+        old_export = export_dir() / "0123abcd.zip"
+        old_export.write_bytes(b"an earlier export")
+        rows = {
+            "answered": PrivacyRequest(
+                email=EMAIL,
+                email_key=EMAIL,
+                user_id=ann.id,
+                request_type="export",
+                state="completed",
+                details="Everything, please.",
+                export_file=old_export.name,
+                export_token_hash="0" * 64,
+            ),
+            "open": PrivacyRequest(
+                email=EMAIL, email_key=EMAIL, request_type="correct", state="pending"
+            ),
+            "this": PrivacyRequest(
+                email=EMAIL, email_key=EMAIL, request_type="erase", state="confirmed"
+            ),
+        }
+        db.session.add_all(rows.values())
+        db.session.commit()
+        ids = {name: row.id for name, row in rows.items()}
+    report = _erase(app, request_id=ids["this"])
+    assert not old_export.exists(), "the earlier export's file is deleted"
+    with app.app_context():
+        answered = db.session.get(PrivacyRequest, ids["answered"])
+        assert (answered.email, answered.details, answered.user_id) == ("", "", None)
+        assert answered.email_key == f"erased-request-{answered.id}"
+        assert (answered.export_file, answered.export_token_hash) == (None, None)
+        assert db.session.get(PrivacyRequest, ids["open"]).email == EMAIL
+        assert db.session.get(PrivacyRequest, ids["this"]).email == EMAIL
+    assert dict(report.erased)["Privacy requests"] == 1
+    assert ("1 open privacy request", "it will still be answered") in report.retained
+    assert ("this erasure request", "the record that we answered it in time") in report.retained
+
+
+def test_audit_trail_is_exported_and_kept_with_its_reason_P29_P30(
+    app: Flask, ann: User, make_member: t.Callable[..., User], tmp_path: Path
+) -> None:
+    import json
+    import zipfile
+
+    from flask_allcot_privacy.models import AuditEvent
+    from flask_allcot_privacy.rights.export import write_export
+
+    boss = make_member("boss", role="privacy_officer")
+    with app.app_context():
+        db.session.add_all(
+            [
+                AuditEvent(
+                    actor_id=boss.id,
+                    action="member.view",
+                    subject_id=ann.id,
+                    ip_address="192.0.2.99",
+                ),
+                AuditEvent(actor_id=ann.id, action="directory.search", ip_address="192.0.2.7"),
+            ]
+        )
+        db.session.commit()
+        write_export(Subject.for_email(EMAIL), tmp_path / "ann.zip")
+    with zipfile.ZipFile(tmp_path / "ann.zip") as archive:
+        groups = json.loads(archive.read("export.json"))["groups"]
+    (trail,) = [g["items"] for g in groups if g["name"] == "audit_trail"]
+    assert [(e["action"], e["by"], e["ip_address"]) for e in trail] == [
+        ("member.view", "staff", ""),
+        ("directory.search", "you", "192.0.2.7"),
+    ], "the staff member's own address is not the requester's to see"
+    report = _erase(app)
+    assert (
+        "2 audit trail entries",
+        "kept for security: who saw or changed data, and when",
+    ) in report.retained
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 2

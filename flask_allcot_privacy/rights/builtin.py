@@ -23,6 +23,7 @@ from sqlalchemy.orm import QueryableAttribute, scoped_session
 from ..clock import utcnow
 from ..models import (
     OPEN_REQUEST_STATES,
+    AuditEvent,
     Comment,
     ConsentRecord,
     ContactMessage,
@@ -419,11 +420,11 @@ def erase_privacy_requests(subject: Subject) -> Erased:
     others = sa.and_(mine, PrivacyRequest.id != (subject.request_id or 0))
     closed = sa.and_(others, PrivacyRequest.state.not_in(OPEN_REQUEST_STATES))
     # A handful of files at most: exports of this person's earlier requests.
-    folder = export_dir()
-    for name in session.scalars(
+    files = session.scalars(
         sa.select(PrivacyRequest.export_file).where(others, PrivacyRequest.export_file.is_not(None))
-    ):
-        (folder / Path(str(name)).name).unlink(missing_ok=True)
+    ).all()
+    for name in files:
+        (export_dir() / Path(str(name)).name).unlink(missing_ok=True)
     session.execute(
         sa.update(PrivacyRequest)
         .where(others)
@@ -462,3 +463,46 @@ def erase_privacy_requests(subject: Subject) -> Erased:
             (gettext("this erasure request"), gettext("the record that we answered it in time"))
         )
     return Erased(removed=changed, retained=retained)
+
+
+# --- audit trail ---------------------------------------------------------------------
+
+
+@registry.exporter("audit_trail", _title("Staff access and actions"))
+def export_audit_trail(subject: Subject) -> Iterator[Mapping[str, t.Any]]:
+    """When staff saw or changed the member's data, and the member's own staff actions.
+
+    The IP address is shown only for the member's own actions: a staff member's
+    address is that staff member's personal data.
+    """
+    if subject.user_id is None:
+        return
+    own = AuditEvent.actor_id == subject.user_id
+    yield from _stream(
+        sa.select(
+            AuditEvent.created_at,
+            AuditEvent.action,
+            sa.case((own, sa.literal("you")), else_=sa.literal("staff")).label("by"),
+            sa.case((own, AuditEvent.ip_address), else_=sa.literal("")).label("ip_address"),
+        )
+        .where(sa.or_(own, AuditEvent.subject_id == subject.user_id))
+        .order_by(AuditEvent.id)
+    )
+
+
+@registry.eraser("audit_trail")
+def erase_audit_trail(subject: Subject) -> Erased:
+    """Keep the audit trail: who did what and when is a security record."""
+    if subject.user_id is None:
+        return Erased()
+    kept = _session().scalar(
+        sa.select(sa.func.count()).where(
+            sa.or_(AuditEvent.actor_id == subject.user_id, AuditEvent.subject_id == subject.user_id)
+        )
+    )
+    if not kept:
+        return Erased()
+    what = ngettext("%(num)d audit trail entry", "%(num)d audit trail entries", kept)
+    return Erased(
+        retained=[(what, gettext("kept for security: who saw or changed data, and when"))]
+    )
