@@ -1,9 +1,49 @@
-"""flask-allcot-privacy: the privacy layer for Flask sites."""
+"""flask-allcot-privacy: the privacy layer for Flask sites.
+
+What a host may use is listed in ``__all__`` and imported from here. The modules
+listed are public as a whole (each has its own ``__all__``); every other module is
+internal to the extension and may change between releases.
+"""
 
 from __future__ import annotations
 
-from . import signals
+from . import audit, cookies, outbox, screen_options, signals
+from .accounts.mailings import send_password_link
+from .accounts.service import (
+    AccountError,
+    EmailTaken,
+    UsernameTaken,
+    create_member,
+    find_by_email,
+    find_by_username,
+    set_password,
+)
+from .consent import allows as consent_allows
 from .extension import Privacy
+from .models import ROLES, User
 from .settings import ConfigurationError
+from .staff.guard import require_role
+from .testing import PrivacyTestClient
 
-__all__ = ["ConfigurationError", "Privacy", "signals"]
+__all__ = [
+    "ROLES",
+    "AccountError",
+    "ConfigurationError",
+    "EmailTaken",
+    "Privacy",
+    "PrivacyTestClient",
+    "User",
+    "UsernameTaken",
+    "audit",
+    "consent_allows",
+    "cookies",
+    "create_member",
+    "find_by_email",
+    "find_by_username",
+    "outbox",
+    "require_role",
+    "screen_options",
+    "send_password_link",
+    "set_password",
+    "signals",
+]

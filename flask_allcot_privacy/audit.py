@@ -15,6 +15,8 @@ from .ipaddr import request_ip
 from .models import AuditEvent
 from .state import current_db
 
+__all__ = ["record", "record_cli"]
+
 #: The detail of every event recorded from the command line starts with this.
 CLI = "cli"
 

@@ -16,6 +16,21 @@ from datetime import timedelta
 from flask import Flask, Response, current_app, request
 from flask_babel import lazy_gettext as _l
 
+__all__ = [
+    "ANALYTICS",
+    "CONSENT_CATEGORIES",
+    "MARKETING",
+    "NECESSARY",
+    "PREFERENCES",
+    "CookieSpec",
+    "declare",
+    "declared",
+    "delete_cookie",
+    "secure_flag",
+    "set_cookie",
+    "spec",
+]
+
 #: The consent categories, in the order the banner shows them.
 NECESSARY, PREFERENCES, ANALYTICS, MARKETING = (
     "necessary",
@@ -23,6 +38,8 @@ NECESSARY, PREFERENCES, ANALYTICS, MARKETING = (
     "analytics",
     "marketing",
 )
+#: The categories a site has unless ``PRIVACY_CONSENT_CATEGORIES`` says otherwise.
+CONSENT_CATEGORIES = (NECESSARY, PREFERENCES, ANALYTICS, MARKETING)
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,37 @@ class Privacy:
     def init_app(
         self, app: Flask, *, db: SQLAlchemy | None = None, mail: Mail | None = None
     ) -> None:
-        """Check the configuration and register models, blueprints, hooks and commands."""
+        """Check the configuration and register models, blueprints, hooks and commands.
+
+        Call it once per app, after ``db.init_app(app)`` and ``mail.init_app(app)``.
+
+        The following keys from ``app.config`` are read:
+
+        - every ``PRIVACY_*`` key (``docs/config.rst``): missing ones are set to their
+          defaults and all are checked here, so a bad value fails now, not on a request.
+          The URL prefixes, ``PRIVACY_TRUSTED_PROXIES``, ``PRIVACY_RATELIMIT_STORAGE_URI``
+          and ``PRIVACY_ERROR_PAGES`` are used at this call only; the lifetimes and
+          ``PRIVACY_COOKIE_SECURE`` are also copied into Flask's and Flask-Login's
+          cookie settings here. The rest are read when needed, during requests and
+          commands. Set the configuration before this call;
+        - ``SECRET_KEY`` (required) and ``SECRET_KEY_FALLBACKS``, to sign cookies and
+          emailed links;
+        - ``SERVER_NAME``, ``PREFERRED_URL_SCHEME`` and ``APPLICATION_ROOT``, for links
+          in email sent from the command line; ``MAIL_DEFAULT_SENDER`` unless
+          ``PRIVACY_MAIL_SENDER`` is set.
+
+        These keys are set, replacing the host's values, because Flask's and
+        Flask-Login's defaults break the policy: ``PERMANENT_SESSION_LIFETIME``,
+        ``SESSION_REFRESH_EACH_REQUEST``, ``SESSION_COOKIE_HTTPONLY``,
+        ``SESSION_COOKIE_SECURE``, ``REMEMBER_COOKIE_DURATION``,
+        ``REMEMBER_COOKIE_REFRESH_EACH_REQUEST``, ``REMEMBER_COOKIE_HTTPONLY``,
+        ``REMEMBER_COOKIE_SECURE``, and ``SESSION_COOKIE_SAMESITE`` and
+        ``REMEMBER_COOKIE_SAMESITE`` unless they are ``Strict`` or ``Lax``.
+
+        :raises ConfigurationError: a ``PRIVACY_*`` key is unknown or holds a bad value.
+        :raises RuntimeError: the app lacks something the extension needs (the message
+            says what).
+        """
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError(
                 "Privacy.init_app() was already called on this app. Call it once per app; "

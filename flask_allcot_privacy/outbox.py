@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 from .clock import utcnow
 from .models import OutboxMessage
 
+__all__ = ["DeliveryReport", "deliver_due", "queue", "render"]
+
 if t.TYPE_CHECKING:
     from .state import PrivacyState
 

@@ -21,6 +21,8 @@ from wtforms.validators import InputRequired
 from . import consent, cookies, tokens
 from .forms import PrivacyForm
 
+__all__ = ["ScreenOptionsForm", "per_page", "read", "remember", "saved"]
+
 SALT = "flask-allcot-privacy.screen-options"
 
 

@@ -13,7 +13,10 @@ import typing as t
 from dataclasses import dataclass
 from datetime import timedelta
 
+from email_validator import EmailNotValidError, validate_email
 from flask import Flask
+
+from .cookies import CONSENT_CATEGORIES
 
 
 class ConfigurationError(ValueError):
@@ -113,20 +116,15 @@ def _time_zone(value: t.Any) -> bool:
 
 
 PROCESSOR_FIELDS = ("name", "purpose", "category", "policy_url")
-CONSENT_CATEGORIES = ("necessary", "preferences", "analytics", "marketing")
 
 
 def _processors(value: t.Any) -> bool:
-    if not isinstance(value, (list, tuple)):
-        return False
-    for entry in value:
-        if not isinstance(entry, dict) or not all(
-            isinstance(entry.get(f), str) and entry.get(f) for f in PROCESSOR_FIELDS
-        ):
-            return False
-        if entry["category"] not in CONSENT_CATEGORIES:
-            return False
-    return True
+    """The shape; each category is checked against the configured ones in :func:`check`."""
+    return isinstance(value, (list, tuple)) and all(
+        isinstance(entry, dict)
+        and all(isinstance(entry.get(f), str) and entry.get(f) for f in PROCESSOR_FIELDS)
+        for entry in value
+    )
 
 
 def _categories(value: t.Any) -> bool:
@@ -305,7 +303,7 @@ DEFAULTS: dict[str, Setting] = {
     "PRIVACY_PROCESSORS": Setting(
         [],
         "a list of dicts with non-empty 'name', 'purpose', 'category' "
-        f"(one of {', '.join(CONSENT_CATEGORIES)}) and 'policy_url' (optional 'opt_out_url')",
+        "(one of PRIVACY_CONSENT_CATEGORIES) and 'policy_url' (optional 'opt_out_url')",
         _processors,
     ),
     # Staff screens
@@ -368,7 +366,8 @@ def apply_defaults(app: Flask) -> None:
 
 
 def check(app: Flask) -> None:
-    """Refuse unknown ``PRIVACY_*`` keys and values a key does not accept."""
+    """Refuse unknown ``PRIVACY_*`` keys, values a key does not accept, and keys that
+    disagree with each other. Every check of the configuration is made here, once."""
     for key in app.config:
         if key.startswith("PRIVACY_") and key not in DEFAULTS:
             close = difflib.get_close_matches(key, DEFAULTS, n=1)
@@ -383,3 +382,34 @@ def check(app: Flask) -> None:
             raise ConfigurationError(f"{key} is {value!r}, but it accepts {setting.accepts}.")
         if setting.check is _positive_duration:
             app.config[key] = _as_timedelta(value)
+    _check_together(app.config)
+
+
+def _check_together(config: t.Mapping[str, t.Any]) -> None:
+    """The checks that read more than one key."""
+    categories = config["PRIVACY_CONSENT_CATEGORIES"]
+    if config["PRIVACY_ANALYTICS_ID"] and "analytics" not in categories:
+        raise ConfigurationError(
+            "PRIVACY_ANALYTICS_ID is set but PRIVACY_CONSENT_CATEGORIES has no 'analytics' "
+            "category to ask consent for it: add 'analytics' or unset the id."
+        )
+    for entry in config["PRIVACY_PROCESSORS"]:
+        if entry["category"] not in categories:
+            raise ConfigurationError(
+                f"PRIVACY_PROCESSORS lists {entry['name']!r} in the category "
+                f"{entry['category']!r}, which PRIVACY_CONSENT_CATEGORIES "
+                f"({', '.join(categories)}) does not have, so the policy would not show it: "
+                "add the category or move the processor to one of those."
+            )
+    for address in config["PRIVACY_CONTACT_RECIPIENTS"]:
+        try:
+            validate_email(
+                address,
+                check_deliverability=False,
+                test_environment=config["PRIVACY_EMAIL_ALLOW_TEST_DOMAINS"],
+            )
+        except EmailNotValidError as error:
+            raise ConfigurationError(
+                f"PRIVACY_CONTACT_RECIPIENTS has {address!r}, which is not an email "
+                f"address ({error}): list addresses only, such as 'privacy@example.com'."
+            ) from None

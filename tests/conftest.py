@@ -1,4 +1,7 @@
-"""Fixtures: the example site on a fresh database per test, a real SMTP sink, members."""
+"""Fixtures only: the example site on a fresh database per test, a real SMTP sink, members.
+
+Helpers that are not fixtures live in ``tests/helpers.py``.
+"""
 
 from __future__ import annotations
 
@@ -8,36 +11,31 @@ import typing as t
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import make_server
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask_mail import Mail
-from flask_sqlalchemy import SQLAlchemy
 
 from example_site import create_app, db
-from flask_allcot_privacy import Privacy
-from flask_allcot_privacy.accounts.passwords import hash_password
-from flask_allcot_privacy.clock import utcnow
+from flask_allcot_privacy import create_member
 from flask_allcot_privacy.models import User
 
 from .browser import CHROMIUM, CHROMIUM_ARGS, Visit, need_browser
-from .helpers import CookieCheckingClient, SMTPSink
+from .helpers import (  # noqa: F401  (PASSWORD, HOST, make_host_app: re-exported)
+    HOST,
+    PASSWORD,
+    CookieCheckingClient,
+    QuietHandler,
+    SMTPSink,
+    ThreadingWSGIServer,
+    app_settings,
+    log_in,
+    make_host_app,
+)
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import Browser
-
-#: Cheap argon2id parameters: tests stay fast; every other setting uses OWASP's.
-FAST_HASHING = {
-    "PRIVACY_ARGON2_TIME_COST": 1,
-    "PRIVACY_ARGON2_MEMORY_COST": 8,
-    "PRIVACY_ARGON2_PARALLELISM": 1,
-}
-PASSWORD = "correct-horse-battery-staple"
-#: The test apps' SERVER_NAME: the test client files cookies under this domain.
-HOST = "blog.test"
 
 
 @pytest.fixture
@@ -46,25 +44,6 @@ def smtp() -> Iterator[SMTPSink]:
     sink.start()
     yield sink
     sink.stop()
-
-
-def app_settings(tmp_path: Path, smtp: SMTPSink | None = None) -> dict[str, t.Any]:
-    """Settings for a test app: its own SQLite file, real SMTP to the sink."""
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite'}",
-        "DEMO_MAIL": False,
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": smtp.port if smtp else 1,
-        "MAIL_SUPPRESS_SEND": False,
-        "MAIL_DEFAULT_SENDER": "site@allcot.test",
-        "SERVER_NAME": HOST,
-        "PRIVACY_EMAIL_ALLOW_TEST_DOMAINS": True,
-        # Export files in the test's own folder, never the repository's instance folder.
-        "PRIVACY_EXPORT_DIR": str(tmp_path / "privacy-exports"),
-        **FAST_HASHING,
-    }
 
 
 @pytest.fixture
@@ -125,36 +104,24 @@ def client(app: Flask) -> CookieCheckingClient:
 
 @pytest.fixture
 def make_member(app: Flask) -> t.Callable[..., User]:
-    """Create a member with a password (and optionally a role) straight in the database."""
+    """Create a member through the accounts service (with a password, and optionally a
+    role); other columns given are written straight after."""
 
     def make(username: str = "reader", email: str | None = None, **fields: t.Any) -> User:
         password = fields.pop("password", PASSWORD)
+        role = fields.pop("role", None)
         with app.app_context():
-            user = User(
-                username=username,
-                username_key=username.lower(),
-                email=email or f"{username}@example.test",
-                email_key=(email or f"{username}@example.test").lower(),
-                password_hash=hash_password(password) if password else None,
-                password_set_at=utcnow() if password else None,
-                **fields,
+            user = create_member(
+                username, email or f"{username}@example.test", password=password, role=role
             )
-            db.session.add(user)
+            for name, value in fields.items():
+                setattr(user, name, value)
             db.session.commit()
             db.session.refresh(user)
             db.session.expunge(user)
             return user
 
     return make
-
-
-def log_in(
-    client: CookieCheckingClient, username: str, password: str = PASSWORD, remember: bool = False
-) -> t.Any:
-    """Log in through the real login form (test cookie, CSRF and all)."""
-    return client.submit(
-        "/account/login", {"username": username, "password": password, "remember": remember}
-    )
 
 
 @pytest.fixture
@@ -167,23 +134,6 @@ def logged_in(client: CookieCheckingClient, member: User) -> CookieCheckingClien
     response = log_in(client, member.username)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
-
-
-def make_host_app(tmp_path: Path, **config: t.Any) -> Flask:
-    """A bare host app (not the example site) with its own db and mail objects."""
-    app = Flask("host")
-    app.config.update(
-        SECRET_KEY="host-secret",
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'host.sqlite'}",
-        TESTING=True,
-        **FAST_HASHING,
-    )
-    app.config.update(config)
-    host_db, host_mail = SQLAlchemy(), Mail()
-    host_db.init_app(app)
-    host_mail.init_app(app)
-    Privacy().init_app(app, db=host_db, mail=host_mail)
-    return app
 
 
 @pytest.fixture(autouse=True)
@@ -206,22 +156,6 @@ def browser() -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
-
-
-class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    """The standard library's WSGI server, a thread per request.
-
-    Like gunicorn, it closes each response as soon as it is written, which is when the
-    outbox delivers. Werkzeug's development server first drains the socket with a
-    blocking read, so a browser that keeps its connection open delays the close.
-    """
-
-    daemon_threads = True
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: t.Any) -> None:
-        """No access log on stderr."""
 
 
 @pytest.fixture

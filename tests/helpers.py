@@ -1,4 +1,5 @@
-"""Test helpers: a real SMTP sink, forms read from the HTML, a cookie-checking client."""
+"""Test helpers (no fixtures): settings and host apps, a real SMTP sink, forms read from
+the HTML, a cookie-checking client, logging in through the form."""
 
 from __future__ import annotations
 
@@ -10,13 +11,28 @@ import threading
 import typing as t
 from datetime import UTC
 from email.message import EmailMessage
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from aiosmtpd.controller import Controller
 from bs4 import BeautifulSoup
-from flask.testing import FlaskClient
+from flask import Flask
+from flask_mail import Mail
+from flask_sqlalchemy import SQLAlchemy
 from werkzeug.test import TestResponse
 
-from flask_allcot_privacy import cookies
+from flask_allcot_privacy import Privacy, PrivacyTestClient, cookies
+
+#: Cheap argon2id parameters: tests stay fast; every other setting uses OWASP's.
+FAST_HASHING = {
+    "PRIVACY_ARGON2_TIME_COST": 1,
+    "PRIVACY_ARGON2_MEMORY_COST": 8,
+    "PRIVACY_ARGON2_PARALLELISM": 1,
+}
+PASSWORD = "correct-horse-battery-staple"
+#: The test apps' SERVER_NAME: the test client files cookies under this domain.
+HOST = "blog.test"
 
 
 class _Collector:
@@ -147,7 +163,7 @@ def form_error(response: TestResponse) -> str:
     )
 
 
-class CookieCheckingClient(FlaskClient):
+class CookieCheckingClient(PrivacyTestClient):
     """A test client that fails any response setting a cookie the registry does not declare."""
 
     def open(self, *args: t.Any, **kwargs: t.Any) -> TestResponse:
@@ -209,3 +225,64 @@ def set_cookie(response: TestResponse, name: str) -> dict[str, t.Any] | None:
             "deleted": bool(expires and expires < datetime.now(UTC)),
         }
     return None
+
+
+def app_settings(tmp_path: Path, smtp: SMTPSink | None = None) -> dict[str, t.Any]:
+    """Settings for a test app: its own SQLite file, real SMTP to the sink."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite'}",
+        "DEMO_MAIL": False,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp.port if smtp else 1,
+        "MAIL_SUPPRESS_SEND": False,
+        "MAIL_DEFAULT_SENDER": "site@allcot.test",
+        "SERVER_NAME": HOST,
+        "PRIVACY_EMAIL_ALLOW_TEST_DOMAINS": True,
+        # Export files in the test's own folder, never the repository's instance folder.
+        "PRIVACY_EXPORT_DIR": str(tmp_path / "privacy-exports"),
+        **FAST_HASHING,
+    }
+
+
+def make_host_app(tmp_path: Path, **config: t.Any) -> Flask:
+    """A bare host app (not the example site) with its own db and mail objects."""
+    app = Flask("host")
+    app.config.update(
+        SECRET_KEY="host-secret",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'host.sqlite'}",
+        TESTING=True,
+        **FAST_HASHING,
+    )
+    app.config.update(config)
+    host_db, host_mail = SQLAlchemy(), Mail()
+    host_db.init_app(app)
+    host_mail.init_app(app)
+    Privacy().init_app(app, db=host_db, mail=host_mail)
+    return app
+
+
+def log_in(
+    client: CookieCheckingClient, username: str, password: str = PASSWORD, remember: bool = False
+) -> t.Any:
+    """Log in through the real login form (test cookie, CSRF and all)."""
+    return client.submit(
+        "/account/login", {"username": username, "password": password, "remember": remember}
+    )
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """The standard library's WSGI server, a thread per request.
+
+    Like gunicorn, it closes each response as soon as it is written, which is when the
+    outbox delivers. Werkzeug's development server first drains the socket with a
+    blocking read, so a browser that keeps its connection open delays the close.
+    """
+
+    daemon_threads = True
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: t.Any) -> None:
+        """No access log on stderr."""

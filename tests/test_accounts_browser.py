@@ -13,8 +13,7 @@ from example_site import db
 from flask_allcot_privacy.models import OutboxMessage
 
 from .browser import Visit
-from .conftest import PASSWORD
-from .helpers import SMTPSink, links_in
+from .helpers import PASSWORD, SMTPSink, links_in
 
 pytestmark = pytest.mark.browser
 DAY = 24 * 3600

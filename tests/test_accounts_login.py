@@ -16,8 +16,16 @@ from example_site import db
 from flask_allcot_privacy.clock import utcnow
 from flask_allcot_privacy.models import LoginSession, User
 
-from .conftest import HOST, PASSWORD, log_in
-from .helpers import CookieCheckingClient, field_error, form_error, set_cookie, soup
+from .helpers import (
+    HOST,
+    PASSWORD,
+    CookieCheckingClient,
+    field_error,
+    form_error,
+    log_in,
+    set_cookie,
+    soup,
+)
 
 
 def _near(moment: datetime | None, expected: datetime, slack: int = 5) -> bool:

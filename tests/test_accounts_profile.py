@@ -12,12 +12,13 @@ from example_site import db
 from flask_allcot_privacy import signals
 from flask_allcot_privacy.models import LoginSession, User
 
-from .conftest import PASSWORD, log_in
 from .helpers import (
+    PASSWORD,
     CookieCheckingClient,
     SMTPSink,
     field_error,
     links_in,
+    log_in,
     path_of,
     soup,
     text_body,

@@ -16,12 +16,13 @@ from flask_allcot_privacy import signals
 from flask_allcot_privacy.clock import utcnow
 from flask_allcot_privacy.models import User
 
-from .conftest import PASSWORD, log_in
 from .helpers import (
+    PASSWORD,
     CookieCheckingClient,
     SMTPSink,
     field_error,
     links_in,
+    log_in,
     main_text,
     path_of,
     soup,
@@ -131,7 +132,7 @@ def test_bad_email_is_answered_beside_the_field(
 
 
 def test_reserved_test_domain_is_refused_by_default(tmp_path: t.Any) -> None:
-    from .conftest import make_host_app
+    from .helpers import make_host_app
 
     app = make_host_app(tmp_path, PRIVACY_EMAIL_ALLOW_TEST_DOMAINS=False)
     app.test_client_class = CookieCheckingClient

@@ -10,8 +10,17 @@ from flask import Flask
 
 from flask_allcot_privacy.models import User
 
-from .conftest import PASSWORD, log_in
-from .helpers import CookieCheckingClient, SMTPSink, links_in, main_text, path_of, soup, text_body
+from .helpers import (
+    PASSWORD,
+    CookieCheckingClient,
+    SMTPSink,
+    links_in,
+    log_in,
+    main_text,
+    path_of,
+    soup,
+    text_body,
+)
 
 NEW_PASSWORD = "a-brand-new-passphrase-42"
 

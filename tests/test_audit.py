@@ -13,8 +13,7 @@ from example_site import db
 from flask_allcot_privacy import audit
 from flask_allcot_privacy.models import AuditEvent, User
 
-from .conftest import log_in
-from .helpers import CookieCheckingClient, field_error, soup
+from .helpers import CookieCheckingClient, field_error, log_in, soup
 
 
 def _events(app: Flask) -> list[AuditEvent]:

@@ -15,8 +15,15 @@ from example_site import db
 from example_site.models import Post
 from flask_allcot_privacy.models import Comment, User
 
-from .conftest import PASSWORD, log_in, make_host_app
-from .helpers import CookieCheckingClient, field_error, form_fields, soup
+from .helpers import (
+    PASSWORD,
+    CookieCheckingClient,
+    field_error,
+    form_fields,
+    log_in,
+    make_host_app,
+    soup,
+)
 
 FORM = "form.privacy-comment-form"
 VISITOR = {

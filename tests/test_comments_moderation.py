@@ -16,8 +16,7 @@ from example_site.models import Post
 from flask_allcot_privacy.clock import utcnow
 from flask_allcot_privacy.models import AuditEvent, Comment, User
 
-from .conftest import PASSWORD, log_in
-from .helpers import CookieCheckingClient, soup
+from .helpers import PASSWORD, CookieCheckingClient, log_in, soup
 
 FORM = "form.privacy-comment-form"
 VISITOR = {

@@ -586,7 +586,7 @@ def test_every_decision_is_an_appended_record(
     app: Flask, client: CookieCheckingClient, member: t.Any
 ) -> None:
     """Proof of consent: who, what, when, from where (anonymised), how; never overwritten."""
-    from .conftest import log_in
+    from .helpers import log_in
 
     decide(
         client,

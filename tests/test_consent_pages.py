@@ -11,8 +11,7 @@ from example_site.processors import PROCESSORS
 from flask_allcot_privacy import cookies
 from flask_allcot_privacy.consent import allows as privacy_allows
 
-from .conftest import make_host_app
-from .helpers import CookieCheckingClient, soup
+from .helpers import CookieCheckingClient, make_host_app, soup
 from .test_consent import BANNER_FORM, decide
 
 

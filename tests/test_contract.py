@@ -1,4 +1,4 @@
-"""The public contract of DESIGN.md, driven the way an outside check drives the example site.
+"""The public contract of docs/design.rst, driven the way an outside check drives the example site.
 
 Demo mode (mail read from /outbox), and every POST carries only the contract's field
 names plus the page's ``csrf_token``: if a route or a field name drifts, this fails.
@@ -16,8 +16,7 @@ from flask import Flask
 
 from example_site import create_app, db
 
-from .conftest import PASSWORD, app_settings
-from .helpers import CookieCheckingClient, set_cookie, soup
+from .helpers import PASSWORD, CookieCheckingClient, app_settings, set_cookie, soup
 
 
 @pytest.fixture

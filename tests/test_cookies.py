@@ -10,8 +10,7 @@ from flask import Flask
 
 from flask_allcot_privacy import cookies
 
-from .conftest import make_host_app
-from .helpers import CookieCheckingClient
+from .helpers import CookieCheckingClient, make_host_app
 
 
 def test_every_declared_cookie_says_what_why_and_how_long(app: Flask) -> None:

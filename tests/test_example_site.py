@@ -11,8 +11,7 @@ from example_site import create_app, db
 from example_site.models import Post
 from flask_allcot_privacy.models import User
 
-from .conftest import app_settings
-from .helpers import CookieCheckingClient, soup
+from .helpers import CookieCheckingClient, app_settings, soup
 
 
 def _seed(app: Flask) -> None:

@@ -13,8 +13,7 @@ from itsdangerous import URLSafeSerializer
 from flask_allcot_privacy import screen_options, tokens
 from flask_allcot_privacy.models import User
 
-from .conftest import log_in
-from .helpers import CookieCheckingClient, field_error, form_fields, soup
+from .helpers import CookieCheckingClient, field_error, form_fields, log_in, soup
 from .test_consent import decide
 
 COOKIE = "privacy_screen_options"

@@ -13,7 +13,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_allcot_privacy import ConfigurationError, Privacy
 from flask_allcot_privacy.settings import DEFAULTS
 
-from .conftest import make_host_app
+from .helpers import make_host_app
 
 
 def test_defaults_are_applied_and_policy_lifetimes_set(tmp_path: Path) -> None:
@@ -119,3 +119,79 @@ def test_every_key_is_documented() -> None:
     reference = (Path(__file__).parents[1] / "docs" / "config.rst").read_text()
     missing = [key for key in DEFAULTS if key not in reference]
     assert not missing, f"document these keys in docs/config.rst: {missing}"
+
+
+PROCESSOR = {
+    "name": "Example Ads",
+    "purpose": "Advertising",
+    "category": "marketing",
+    "policy_url": "https://ads.example/privacy",
+}
+
+
+def test_a_processor_in_a_category_the_site_left_out_is_refused(tmp_path: Path) -> None:
+    """Before, it was silently left off the policy page."""
+    with pytest.raises(ConfigurationError) as error:
+        make_host_app(
+            tmp_path,
+            PRIVACY_CONSENT_CATEGORIES=["necessary", "analytics"],
+            PRIVACY_PROCESSORS=[PROCESSOR],
+        )
+    message = str(error.value)
+    assert "PRIVACY_PROCESSORS" in message
+    assert "'Example Ads'" in message
+    assert "'marketing'" in message
+    assert "PRIVACY_CONSENT_CATEGORIES" in message
+
+
+def test_a_processor_may_use_a_category_the_site_added(tmp_path: Path) -> None:
+    app = make_host_app(
+        tmp_path,
+        PRIVACY_CONSENT_CATEGORIES=["necessary", "video"],
+        PRIVACY_PROCESSORS=[{**PROCESSOR, "category": "video"}],
+    )
+    assert app.config["PRIVACY_PROCESSORS"][0]["category"] == "video"
+
+
+@pytest.mark.parametrize("address", ["privacy team", "privacy@", "@example.com", ""])
+def test_contact_recipients_must_be_email_addresses(tmp_path: Path, address: str) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        make_host_app(tmp_path, PRIVACY_CONTACT_RECIPIENTS=["ok@example.com", address])
+    assert "PRIVACY_CONTACT_RECIPIENTS" in str(error.value)
+    assert repr(address) in str(error.value)
+
+
+def test_contact_recipients_at_a_test_domain_need_the_test_domain_switch(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="PRIVACY_CONTACT_RECIPIENTS"):
+        make_host_app(tmp_path, PRIVACY_CONTACT_RECIPIENTS=["desk@blog.test"])
+    app = make_host_app(
+        tmp_path,
+        PRIVACY_CONTACT_RECIPIENTS=["desk@blog.test"],
+        PRIVACY_EMAIL_ALLOW_TEST_DOMAINS=True,
+    )
+    assert app.config["PRIVACY_CONTACT_RECIPIENTS"] == ["desk@blog.test"]
+
+
+def test_analytics_needs_an_analytics_category(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="no 'analytics'"):
+        make_host_app(
+            tmp_path, PRIVACY_ANALYTICS_ID="G-TEST123", PRIVACY_CONSENT_CATEGORIES=["necessary"]
+        )
+
+
+def test_checks_of_two_keys_are_made_by_settings_check_alone() -> None:
+    """Configuration is checked in one place: settings.check, before any part's init_app."""
+    from flask_allcot_privacy import settings
+
+    app = Flask("bare")
+    settings.apply_defaults(app)
+    app.config["PRIVACY_CONSENT_CATEGORIES"] = ["necessary"]
+    app.config["PRIVACY_PROCESSORS"] = [PROCESSOR]
+    with pytest.raises(ConfigurationError, match="PRIVACY_PROCESSORS"):
+        settings.check(app)
+
+
+def test_the_default_categories_are_the_cookie_registry_s() -> None:
+    from flask_allcot_privacy import cookies
+
+    assert DEFAULTS["PRIVACY_CONSENT_CATEGORIES"].default == list(cookies.CONSENT_CATEGORIES)

@@ -17,8 +17,7 @@ from werkzeug.routing import AnyConverter, FloatConverter, IntegerConverter, Rul
 from flask_allcot_privacy.models import ROLES, User
 from flask_allcot_privacy.staff.guard import require_role
 
-from .conftest import log_in
-from .helpers import CookieCheckingClient, soup
+from .helpers import CookieCheckingClient, log_in, soup
 
 #: Who asks: nobody logged in, a member without a role, then each role.
 VISITORS = ("anonymous", "member", *ROLES)

@@ -13,8 +13,7 @@ from flask_allcot_privacy.clock import utcnow
 from flask_allcot_privacy.models import AuditEvent, Comment, User
 from flask_allcot_privacy.staff import directory, screens
 
-from .conftest import log_in
-from .helpers import CookieCheckingClient, field_error, soup
+from .helpers import CookieCheckingClient, field_error, log_in, soup
 
 FOUR_HEADINGS = ["Username", "First name", "Last name", "Email"]
 

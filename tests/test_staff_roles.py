@@ -14,12 +14,14 @@ from example_site import create_app, db
 from flask_allcot_privacy.clock import utcnow
 from flask_allcot_privacy.models import AuditEvent, LoginSession, OutboxMessage, User
 
-from .conftest import PASSWORD, app_settings, log_in
 from .helpers import (
+    PASSWORD,
     CookieCheckingClient,
     SMTPSink,
+    app_settings,
     field_error,
     links_in,
+    log_in,
     path_of,
     soup,
     text_body,

@@ -6,8 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from .conftest import make_host_app
-from .helpers import soup
+from .helpers import make_host_app, soup
 
 
 def test_host_overrides_a_template_by_path(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The comment forms. Field names are part of the public contract (DESIGN.md)."""
+"""The comment forms. Field names are part of the public contract (docs/design.rst)."""
 
 from __future__ import annotations
 

@@ -31,17 +31,7 @@ def _describe() -> dict[str, t.Any]:
 
 def init_app(app: Flask) -> None:
     """Register the template globals and the hook that saves and records a GPC decision."""
-    from ..settings import ConfigurationError
     from . import rendering
-
-    if (
-        app.config["PRIVACY_ANALYTICS_ID"]
-        and "analytics" not in (app.config["PRIVACY_CONSENT_CATEGORIES"])
-    ):
-        raise ConfigurationError(
-            "PRIVACY_ANALYTICS_ID is set but PRIVACY_CONSENT_CATEGORIES has no 'analytics' "
-            "category to ask consent for it: add 'analytics' or unset the id."
-        )
 
     app.add_template_global(rendering.head, "privacy_head")
     app.add_template_global(rendering.banner, "privacy_consent_banner")

@@ -1,4 +1,4 @@
-"""The contact form. Field names are part of the public contract (DESIGN.md)."""
+"""The contact form. Field names are part of the public contract (docs/design.rst)."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from wtforms import (
     DateField,
     IntegerField,
     SearchField,
+    SelectChoice,
     SelectField,
     ValidationError,
 )
@@ -21,15 +22,10 @@ from wtforms.validators import Length, NumberRange, Optional
 from ..forms import PrivacyForm, stripped
 from .screens import ROLE_LABELS
 
-try:  # WTForms 3.3 replaces (value, label) tuples with SelectChoice.
-    from wtforms import SelectChoice as _SelectChoice
-except ImportError:  # pragma: no cover - WTForms < 3.3
-    _SelectChoice = None
 
-
-def option(value: str, label: t.Any) -> t.Any:
-    """One option of a select, in the shape the installed WTForms expects."""
-    return (value, label) if _SelectChoice is None else _SelectChoice(value=value, label=label)
+def option(value: str, label: t.Any) -> SelectChoice:
+    """One option of a select (WTForms 3.3's ``SelectChoice``)."""
+    return SelectChoice(value=value, label=label)
 
 
 class SearchForm(PrivacyForm):

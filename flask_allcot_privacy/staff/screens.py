@@ -23,16 +23,12 @@ ROLE_LABELS: dict[str, t.Any] = {
     "admin": _l("Admin"),
 }
 
-#: Titles and summaries of the screens this package and its sibling issues provide, in
-#: the order they are listed. A screen not named here is listed by its endpoint name.
+#: Titles and summaries of the staff screens, in the order they are listed. A part adds
+#: its own with :func:`describe`; a screen not described is listed by its endpoint name.
 KNOWN_SCREENS: dict[str, tuple[t.Any, t.Any]] = {
     "privacy_staff.home": (
         _l("Directory"),
         _l("Find members by username or email: username, first name, last name, email."),
-    ),
-    "privacy_staff.requests": (
-        _l("Privacy requests"),
-        _l("Work the queue of export, erasure and correction requests before their deadline."),
     ),
     "privacy_staff.consent_records": (
         _l("Consent records"),
@@ -41,14 +37,6 @@ KNOWN_SCREENS: dict[str, tuple[t.Any, t.Any]] = {
     "privacy_staff.moderation": (
         _l("Held comments"),
         _l("Approve or delete comments awaiting moderation."),
-    ),
-    "privacy_staff.breaches": (
-        _l("Breaches"),
-        _l("Record a breach and notify those affected within 48 hours."),
-    ),
-    "privacy_staff.policy_versions": (
-        _l("Policy versions"),
-        _l("Publish a new version of the privacy policy and announce it."),
     ),
     "privacy_staff.roles": (
         _l("Roles"),
@@ -59,6 +47,18 @@ KNOWN_SCREENS: dict[str, tuple[t.Any, t.Any]] = {
         _l("Who viewed whose data and who did what, filtered by staff member and date."),
     ),
 }
+
+
+def describe(endpoint: str, title: t.Any, summary: t.Any, *, before: str | None = None) -> None:
+    """Give a staff screen its title and summary on the staff home and in the navigation.
+
+    :param before: list it before this endpoint (by default, after those described).
+    """
+    entries = [(key, value) for key, value in KNOWN_SCREENS.items() if key != endpoint]
+    at = next((i for i, (key, _) in enumerate(entries) if key == before), len(entries))
+    entries.insert(at, (endpoint, (title, summary)))
+    KNOWN_SCREENS.clear()
+    KNOWN_SCREENS.update(entries)
 
 
 @dataclass(frozen=True)
