@@ -331,7 +331,9 @@ def test_simultaneous_requests_make_one_request(app: Flask, smtp: SMTPSink) -> N
         data = {**fields, "email": ANN, "request_type": "erase"}
         statuses.append(c.post("/privacy/request", data=data).status_code)
 
-    threads = [threading.Thread(target=post, args=pair) for pair in zip(clients, forms)]
+    threads = [
+        threading.Thread(target=post, args=pair) for pair in zip(clients, forms, strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -589,3 +591,16 @@ def test_a_failed_erasure_is_shown_and_finished_by_pressing_again_P30(
     erased = [m for m in smtp.to(ANN) if m["Subject"] == "Your data was erased"]
     assert len(erased) == 1
     assert "Crashing: 1" in text_body(erased[0])
+
+
+def test_export_folder_inside_the_static_folder_is_refused(tmp_path: Path) -> None:
+    """Exports never sit where the app serves files to anyone."""
+    from flask_allcot_privacy.settings import ConfigurationError
+
+    from .conftest import make_host_app
+
+    static = Flask("host").static_folder
+    assert static is not None
+    with pytest.raises(ConfigurationError, match="static folder"):
+        make_host_app(tmp_path, PRIVACY_EXPORT_DIR=str(Path(static) / "exports"))
+    make_host_app(tmp_path, PRIVACY_EXPORT_DIR=str(tmp_path / "exports"))

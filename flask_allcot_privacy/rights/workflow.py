@@ -21,6 +21,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .. import audit, outbox, tokens
@@ -262,13 +263,20 @@ def _close(privacy_request: PrivacyRequest, state: str, actor: Actor, **values: 
 def _require_confirmed(privacy_request: PrivacyRequest, *types: str) -> None:
     if privacy_request.state != "confirmed":
         raise RequestStateError(
-            f"Request {privacy_request.id} is {privacy_request.state}; only a confirmed "
-            "request can be answered."
+            _(
+                "Request %(id)s is %(state)s; only a confirmed request can be answered.",
+                id=privacy_request.id,
+                state=privacy_request.state,
+            )
         )
     if types and privacy_request.request_type not in types:
         raise RequestStateError(
-            f"Request {privacy_request.id} asks for {privacy_request.request_type}, "
-            f"not {' or '.join(types)}."
+            _(
+                "Request %(id)s asks for %(kind)s, not %(asked)s.",
+                id=privacy_request.id,
+                kind=privacy_request.request_type,
+                asked=" / ".join(types),
+            )
         )
 
 
@@ -276,7 +284,7 @@ def complete_correction(privacy_request: PrivacyRequest, note: str, actor: Actor
     """Record what was corrected, tell the requester, complete the request. Caller commits."""
     _require_confirmed(privacy_request, "correct")
     if not note.strip():
-        raise RequestStateError("Say what was changed: the requester is told.")
+        raise RequestStateError(_("Say what was changed: the requester is told."))
     if not _close(privacy_request, "completed", actor, correction_note=note.strip()):
         return False
     outbox.queue(
@@ -293,7 +301,7 @@ def reject(privacy_request: PrivacyRequest, reason: str, actor: Actor) -> bool:
     """Refuse the request with a reason the requester is told. Caller commits."""
     _require_confirmed(privacy_request)
     if not reason.strip():
-        raise RequestStateError("Give the reason: the requester is told.")
+        raise RequestStateError(_("Give the reason: the requester is told."))
     if not _close(privacy_request, "rejected", actor, rejection_reason=reason.strip()):
         return False
     outbox.queue(
