@@ -428,6 +428,38 @@ def test_a_token_for_one_request_never_opens_anothers_file(
     assert client.get(ann_link).status_code == 200
 
 
+@pytest.mark.skipif(not SERVER_DATABASE, reason="concurrency is proven on PostgreSQL")
+def test_simultaneous_builds_of_one_export_build_it_once(
+    app: Flask, client: CookieCheckingClient, smtp: SMTPSink
+) -> None:
+    from flask_allcot_privacy.rights import export_jobs
+    from flask_allcot_privacy.rights.workflow import Actor
+
+    asked_and_confirmed(client, smtp, ANN, "export")
+    (row,) = requests_in(app)
+    with app.test_request_context():
+        export_jobs.request_export(db.session.get(PrivacyRequest, row.id), Actor())
+        db.session.commit()
+    barrier = threading.Barrier(6)
+    built: list[bool] = []
+
+    def build() -> None:
+        with app.test_request_context():
+            barrier.wait()
+            built.append(export_jobs.build_export(row.id, Actor()))
+            db.session.remove()
+
+    threads = [threading.Thread(target=build) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(built) == [False] * 5 + [True]
+    ready = [m for m in smtp.to(ANN) if m["Subject"] == "Your data is ready to download"]
+    assert len(ready) == 1
+    assert len(list(Path(app.config["PRIVACY_EXPORT_DIR"]).iterdir())) == 1
+
+
 def test_correspondence_end_to_end_P18(
     app: Flask,
     client: CookieCheckingClient,

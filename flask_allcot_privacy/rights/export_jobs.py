@@ -59,8 +59,8 @@ def _secret_hash(secret: str) -> str:
 def request_export(privacy_request: PrivacyRequest, actor: Actor) -> None:
     """Mark a confirmed export or correspondence request for building. Caller commits."""
     workflow._require_confirmed(privacy_request, *workflow.EXPORT_TYPES)
+    # A build under way keeps its claim: pressing the button twice builds once.
     privacy_request.export_requested_at = utcnow()
-    privacy_request.export_started_at = None
     privacy_request.export_error = ""
     workflow.record("request.export_queued", privacy_request, actor)
 
