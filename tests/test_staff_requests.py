@@ -227,3 +227,19 @@ def test_outbox_holds_one_message_per_reminder(
     with app.app_context():
         templates = list(db.session.scalars(sa.select(OutboxMessage.template)))
     assert templates == ["privacy_request_overdue"]
+
+
+def test_build_exports_picks_up_what_was_left_behind(app: Flask, smtp: SMTPSink) -> None:
+    """An export asked for but never built (a crashed worker) is built by the cron job."""
+    marked = add_request(app, "ann@example.test", deadline=TODAY, export_requested_at=utcnow())
+    add_request(app, "bob@example.test", deadline=TODAY)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["privacy", "requests", "build-exports"])
+    assert result.exit_code == 0, result.output
+    assert "Built 1 export(s)." in result.output
+    assert smtp.last_to("ann@example.test")["Subject"] == "Your data is ready to download"
+    assert smtp.to("bob@example.test") == []
+    with app.app_context():
+        assert db.session.get(PrivacyRequest, marked).state == "completed"
+    again = runner.invoke(args=["privacy", "requests", "build-exports"])
+    assert "Built 0 export(s)." in again.output
