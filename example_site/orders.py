@@ -16,10 +16,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from flask_allcot_privacy import Erased, Subject
 from flask_allcot_privacy.clock import utcnow
 from flask_allcot_privacy.models import User, UTCDateTime
-from flask_allcot_privacy.rights.registry import Erased
-from flask_allcot_privacy.rights.subject import Subject
 
 from . import db, privacy
 

@@ -21,6 +21,8 @@ from .accounts.service import (
 from .consent import allows as consent_allows
 from .extension import Privacy
 from .models import ROLES, User
+from .rights.registry import Erased
+from .rights.subject import Subject
 from .settings import ConfigurationError
 from .staff.guard import require_role
 from .testing import PrivacyTestClient
@@ -30,8 +32,10 @@ __all__ = [
     "AccountError",
     "ConfigurationError",
     "EmailTaken",
+    "Erased",
     "Privacy",
     "PrivacyTestClient",
+    "Subject",
     "User",
     "UsernameTaken",
     "audit",
