@@ -104,9 +104,9 @@ def replay_erasures_command() -> None:
     with current_app.test_request_context(base_url=external_base_url()):
         try:
             count = erasure.replay_erasures()
-        except erasure.ErasureError as error:
+            unmatched = erasure_log.entries_without_key()
+        except (erasure.ErasureError, erasure_log.ErasureLogError) as error:
             raise click.ClickException(str(error)) from None
-        unmatched = erasure_log.entries_without_key()
     click.echo(f"Replayed the erasure of {count} address(es) found in the database.")
     if unmatched:
         click.echo(

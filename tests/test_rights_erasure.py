@@ -369,3 +369,11 @@ def test_audit_trail_is_exported_and_kept_with_its_reason_P29_P30(
     ) in report.retained
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 2
+
+
+@pytest.mark.parametrize("extra_config", [{"PRIVACY_ERASURE_LOG_BIND": "nowhere"}])
+def test_replay_with_a_missing_log_database_says_how_to_fix_it(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["privacy", "replay-erasures"])
+    assert result.exit_code == 1
+    assert "SQLALCHEMY_BINDS has no such key" in result.output
+    assert "Traceback" not in result.output

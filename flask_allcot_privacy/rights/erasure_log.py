@@ -29,6 +29,11 @@ from flask import current_app
 
 from ..models import ErasureLog
 
+
+class ErasureLogError(RuntimeError):
+    """The erasure log's database is not configured as ``PRIVACY_ERASURE_LOG_BIND`` says."""
+
+
 #: Mixed into ``SECRET_KEY`` so the log's key is used for nothing else.
 KEY_PURPOSE = b"flask-allcot-privacy erasure log"
 
@@ -70,7 +75,7 @@ def _connection(*, commit: bool = True) -> Iterator[sa.Connection]:
     try:
         engine = db.engines[bind]
     except KeyError:
-        raise RuntimeError(
+        raise ErasureLogError(
             f"PRIVACY_ERASURE_LOG_BIND is {bind!r}, but SQLALCHEMY_BINDS has no such key: "
             "add the erasure log's database URL to SQLALCHEMY_BINDS under that key."
         ) from None
