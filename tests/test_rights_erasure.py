@@ -377,3 +377,27 @@ def test_replay_with_a_missing_log_database_says_how_to_fix_it(app: Flask) -> No
     assert result.exit_code == 1
     assert "SQLALCHEMY_BINDS has no such key" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("stored", "anonymised"),
+    [
+        ("203.0.113.42", "203.0.113.0"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::"),
+        ("::1", "::"),
+        ("", "0.0.0.0"),  # noqa: S104 - a stored value
+    ],
+)
+def test_ip_addresses_are_anonymised_in_the_database_as_ipaddr_does_P30(
+    app: Flask, stored: str, anonymised: str
+) -> None:
+    """The SQL expression (PostgreSQL inet functions, or SQLite calling Python) agrees."""
+    from flask_allcot_privacy import ipaddr
+
+    assert ipaddr.anonymise(stored) == anonymised
+    with app.app_context():
+        db.session.add(Comment(target="post:1", author_email=EMAIL, body="hi", ip_address=stored))
+        db.session.commit()
+    _erase(app)
+    with app.app_context():
+        assert db.session.scalar(sa.select(Comment.ip_address)) == anonymised

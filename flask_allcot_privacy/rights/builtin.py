@@ -482,7 +482,9 @@ def export_audit_trail(subject: Subject) -> Iterator[Mapping[str, t.Any]]:
         sa.select(
             AuditEvent.created_at,
             AuditEvent.action,
-            sa.case((own, sa.literal("you")), else_=sa.literal("staff")).label("by"),
+            sa.case((own, sa.literal(gettext("you"))), else_=sa.literal(gettext("staff"))).label(
+                "by"
+            ),
             sa.case((own, AuditEvent.ip_address), else_=sa.literal("")).label("ip_address"),
         )
         .where(sa.or_(own, AuditEvent.subject_id == subject.user_id))
