@@ -197,10 +197,20 @@ def test_failed_logins_get_one_generic_message(
 
 
 def test_a_member_without_a_password_cannot_log_in(
-    client: CookieCheckingClient, make_member: t.Callable[..., User]
+    app: Flask, client: CookieCheckingClient, make_member: t.Callable[..., User]
 ) -> None:
+    """P1: until the emailed link sets a password, no password opens the account.
+
+    A real, non-empty password is posted, so the form lets it through to the account
+    check (an empty one is refused by the form before any account is looked up).
+    """
     make_member("pending", password=None)
-    assert log_in(client, "pending", "").status_code == 400
+    for guess in (PASSWORD, "decoy password for unknown accounts", "x"):
+        response = log_in(client, "pending", guess)
+        assert response.status_code == 400, guess
+        assert "username or password is not right" in form_error(response)
+    assert _sessions(app) == []
+    assert client.get("/account/profile").status_code == 302
 
 
 def test_login_attempts_are_limited_per_account(
@@ -368,3 +378,18 @@ def test_an_ipv6_client_is_limited_by_its_64_bit_network(
         environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"},
     )
     assert other_network.status_code == 302
+
+
+def test_login_starts_a_fresh_flask_session(client: CookieCheckingClient, member: User) -> None:
+    """Session fixation: nothing planted in the session before login survives it."""
+    client.get("/account/login")
+    with client.session_transaction() as planted:
+        planted["planted_by_attacker"] = "fixated"
+        planted["_id"] = "attacker-chosen-identifier"
+        planted["_user_id"] = "attacker-chosen-login-token"
+    assert log_in(client, member.username).status_code == 302
+    with client.session_transaction() as after:
+        assert "planted_by_attacker" not in after
+        assert after.get("_id") != "attacker-chosen-identifier"
+        assert after.get("_user_id") not in (None, "attacker-chosen-login-token")
+    assert client.get("/account/profile").status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing as t
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -165,14 +166,28 @@ def test_no_self_delete_only_an_erase_request(logged_in: CookieCheckingClient) -
     """P6: accounts are deleted only on request."""
     page = soup(logged_in.get("/account/profile"))
     assert not page.select("form[action*=delete]")
-    link = page.select_one("a[href*='/privacy/request']")
+    [link] = page.select("a[href*='request']")
+    href = urlsplit(str(link["href"]))
+    assert (href.scheme, href.netloc) == ("", ""), "a link on this site"
+    assert href.path == "/privacy/request"
+    assert parse_qs(href.query) == {"request_type": ["erase"]}
+
+
+def test_the_erase_link_opens_the_request_form_set_to_erase(
+    logged_in: CookieCheckingClient,
+) -> None:
+    """P6: the profile's erase link leads to a request form with erase chosen."""
+    link = soup(logged_in.get("/account/profile")).select_one("a[href*='request']")
     assert link is not None
-    assert "request_type=erase" in link["href"]
     # The link works: the request form, with erase chosen and the member's address in.
     target = logged_in.get(str(link["href"]))
     assert target.status_code == 200
+    chosen = soup(target).select_one(
+        "[name=request_type] option[selected], input[name=request_type][checked]"
+    )
+    assert chosen is not None
+    assert chosen["value"] == "erase"
     form = soup(target).select_one("form.privacy-request-form")
-    assert form.select_one("input[name=request_type][value=erase]").has_attr("checked")
     assert form.select_one("input[name=email]")["value"] == "reader@example.test"
 
 

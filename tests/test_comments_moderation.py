@@ -138,12 +138,27 @@ def test_first_time_goes_by_the_member_account(
     post_url: str,
 ) -> None:
     logged_in.submit(post_url, {"body": "First."}, form_selector=FORM)
+    assert statuses(app) == ["held"], "a member's first comment waits too"
+    assert shown_bodies(fresh_client(app), post_url) == []
     with app.app_context():
         first = db.session.scalar(sa.select(Comment))
         first.status = "approved"
         db.session.commit()
     logged_in.submit(post_url, {"body": "Second."}, form_selector=FORM)
     assert statuses(app) == ["approved", "approved"]
+
+
+def test_with_all_a_members_comments_wait_even_after_one_was_approved(
+    app: Flask, logged_in: CookieCheckingClient, post_url: str
+) -> None:
+    logged_in.submit(post_url, {"body": "First."}, form_selector=FORM)
+    assert statuses(app) == ["held"]
+    with app.app_context():
+        db.session.scalar(sa.select(Comment)).status = "approved"
+        db.session.commit()
+    logged_in.submit(post_url, {"body": "Second."}, form_selector=FORM)
+    assert statuses(app) == ["approved", "held"]
+    assert shown_bodies(fresh_client(app), post_url) == ["First."]
 
 
 # -- The held comment, shown to its author only --------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import typing as t
 from datetime import timedelta
 
@@ -14,7 +16,7 @@ from itsdangerous import URLSafeTimedSerializer
 from werkzeug.test import TestResponse
 
 from example_site import db
-from flask_allcot_privacy import cookies, tokens
+from flask_allcot_privacy import consent_allows, cookies, tokens
 from flask_allcot_privacy.clock import utcnow
 from flask_allcot_privacy.consent import catalogue, rendering
 from flask_allcot_privacy.cookies import CookieSpec
@@ -321,6 +323,39 @@ def test_a_consent_cookie_signed_with_another_key_grants_nothing(
     assert is_live(analytics_scripts(client.get("/"))[0]), "the same payload, rightly signed"
 
 
+@pytest.mark.parametrize(
+    "forgery",
+    ["plain_json", "payload_only", "no_signature", "bad_signature", "base64_json", "uncompressed"],
+)
+def test_an_unsigned_consent_cookie_grants_nothing(
+    app: Flask, client: CookieCheckingClient, forgery: str
+) -> None:
+    """P19, P24: a consent cookie whose signature fails is never read unsigned."""
+    decide(client, "accept_all")
+    real = client.get_cookie("privacy_consent", domain="blog.test")
+    assert real is not None
+    with app.test_request_context():
+        payload = tokens.read(tokens.CONSENT, real.value)
+    body, stamp, signature = real.value.rsplit(".", 2)  # a leading "." marks compression
+    plain = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    value = {
+        "plain_json": json.dumps(payload, separators=(",", ":")),
+        "payload_only": body,
+        "no_signature": f"{body}.{stamp}.",
+        "bad_signature": f"{body}.{stamp}.{signature[::-1]}",
+        "base64_json": plain,
+        "uncompressed": f"{plain}.{stamp}.{signature}",
+    }[forgery]
+    assert value != real.value
+    client.set_cookie("privacy_consent", value, domain="blog.test")
+    page = client.get("/")
+    assert banner(page) is not None, "asked again, as a new visitor"
+    assert not is_live(analytics_scripts(page)[0])
+    with app.test_request_context("/", headers={"Cookie": f"privacy_consent={value}"}):
+        assert not consent_allows("marketing")
+        assert not consent_allows("analytics")
+
+
 def consent_cookie(response: TestResponse) -> str:
     """The value of the ``privacy_consent`` cookie a response sets."""
     for header in response.headers.getlist("Set-Cookie"):
@@ -500,13 +535,18 @@ def test_a_wanted_script_type_waits_for_consent(app: Flask, client: CookieChecki
         )
 
     before = BeautifulSoup(client.get("/module").get_data(as_text=True), "html.parser")
-    for element in before.select("script"):
+    scripts = before.select("script")
+    assert [s.get("id") for s in scripts] == ["upper", "lower"], "both scripts are rendered"
+    for element in scripts:
+        assert element["src"] == "/stats.mjs"
         assert element["type"] == "text/plain"
         assert element["data-privacy-type"] == "module"
         assert list(element.attrs).count("type") == 1
     decide(client, "accept_all")
     after = BeautifulSoup(client.get("/module").get_data(as_text=True), "html.parser")
-    for element in after.select("script"):
+    scripts = after.select("script")
+    assert [s.get("id") for s in scripts] == ["upper", "lower"]
+    for element in scripts:
         assert element["type"] == "module"
         assert "data-privacy-type" not in element.attrs
 

@@ -50,6 +50,39 @@ def test_policy_lists_every_processor_with_its_links(client: CookieCheckingClien
             assert opt_out is None
 
 
+#: The processors the ALLCOT policy text names (``shared/seed/privacy-policy.txt``), with
+#: the policy links the text itself gives. Written out here from the policy, not taken
+#: from the site's PRIVACY_PROCESSORS, so a processor dropped from the site is caught.
+POLICY_PROCESSORS = {
+    "Google / G Suite": "https://policies.google.com/privacy",
+    "Google Analytics": None,
+    "MailChimp": "https://mailchimp.com/legal/privacy/",
+    "Google AdSense & DoubleClick": None,
+    "Twitter": None,
+    "Facebook": None,
+    "Pipelinedeals": "https://www.pipelinedeals.com/privacy",
+    "PayPal": "https://www.paypal.com/webapps/mpp/ua/privacy-full",
+    "Stripe": "https://stripe.com/us/privacy",
+    "Digital Ocean": None,
+}
+
+
+def test_the_policy_page_lists_every_processor_the_policy_names(
+    client: CookieCheckingClient,
+) -> None:
+    """P34: each processor the policy text names is listed, with a link to its policy."""
+    page = soup(client.get("/privacy/policy"))
+    rows = {row["data-processor"]: row for row in page.select("#processors tbody tr")}
+    missing = sorted(set(POLICY_PROCESSORS) - set(rows))
+    assert not missing, f"the policy names these processors, the page does not: {missing}"
+    for name, policy_url in POLICY_PROCESSORS.items():
+        link = rows[name].select_one("a.privacy-processor__policy")
+        assert link is not None, name
+        assert str(link["href"]).startswith("https://"), name
+        if policy_url is not None:
+            assert link["href"] == policy_url, name
+
+
 def test_the_example_site_shows_the_allcot_policy(client: CookieCheckingClient) -> None:
     page = soup(client.get("/privacy/policy"))
     assert page.select_one(".privacy-policy__text h1").get_text() == "We value your privacy!"

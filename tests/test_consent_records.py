@@ -169,3 +169,29 @@ def test_export_to_the_last_possible_day_has_no_end(
 )
 def test_safe_cell(value: str | None, expected: str) -> None:
     assert safe_cell(value) == expected
+
+
+def test_every_link_of_the_staff_menu_opens_its_page(
+    app: Flask, client: CookieCheckingClient, make_member: t.Callable[..., User]
+) -> None:
+    """The staff navigation links only to pages that open (the consent export answered
+    400 with two "This field is required." when opened from it)."""
+    make_member("boss", role="admin")
+    log_in(client, "boss")
+    home = soup(client.get("/staff/"))
+    links = [str(a["href"]) for a in home.select("nav a[href^='/staff']")]
+    assert "/staff/consent" in links
+    for href in links:
+        page = client.get(href)
+        assert page.status_code == 200, href
+        assert not soup(page).select(".privacy-error"), f"{href} opens with errors"
+
+
+def test_the_export_opened_without_dates_shows_its_form(officer: CookieCheckingClient) -> None:
+    page = officer.get("/staff/consent/export")
+    assert page.status_code == 200
+    assert page.mimetype == "text/html"
+    form = soup(page).select_one("form[action$='/staff/consent/export']")
+    assert form is not None
+    assert form.select_one("input[name=since]") is not None
+    assert not soup(page).select(".privacy-error")

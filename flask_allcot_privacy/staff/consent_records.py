@@ -135,16 +135,20 @@ def consent_records() -> t.Any:
 @bp.route("/consent/export", endpoint="consent_export")
 @require_role("privacy_officer")
 def consent_export() -> t.Any:
-    """The records of a date range as CSV, streamed; bad dates get the form again."""
-    export = ExportForm(formdata=request.args)
-    if not export.validate():
+    """The records of a date range as CSV, streamed; bad dates get the form again.
+
+    Opened without dates (a bookmark, an old link), it shows the form, not errors.
+    """
+    asked = "since" in request.args or "until" in request.args
+    export = ExportForm(formdata=request.args if asked else None)
+    if not asked or not export.validate():
         body = render_template(
             "privacy/staff/consent_records.html",
             lookup=LookupForm(formdata=None),
             export=export,
             records=None,
         )
-        return body, 400
+        return body, 400 if asked else 200
     since, until = export.since.data, export.until.data
     audit.record("consent.export", detail=f"since={since} until={until}")
     current_db().session.commit()
@@ -172,3 +176,7 @@ def consent_export() -> t.Any:
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+# Part of the consent records screen, not a screen of its own in the staff navigation.
+consent_export.privacy_screen = False  # type: ignore[attr-defined]

@@ -87,8 +87,9 @@ def all_screens(app: Flask | None = None) -> list[Screen]:
             continue
         if "GET" not in (rule.methods or ()):
             continue
-        role = getattr(app.view_functions[endpoint], "privacy_required_role", None)
-        if role is None:
+        view = app.view_functions[endpoint]
+        role = getattr(view, "privacy_required_role", None)
+        if role is None or not getattr(view, "privacy_screen", True):
             continue
         name = endpoint.split(".", 1)[1].replace("_", " ").capitalize()
         title, summary = KNOWN_SCREENS.get(endpoint, (name, ""))
