@@ -166,7 +166,8 @@ def test_no_self_delete_only_an_erase_request(logged_in: CookieCheckingClient) -
     """P6: accounts are deleted only on request."""
     page = soup(logged_in.get("/account/profile"))
     assert not page.select("form[action*=delete]")
-    [link] = page.select("a[href*='request']")
+    # The page's own link; the footer's "Your data" link points at the same form.
+    [link] = page.select("main a[href*='request']")
     href = urlsplit(str(link["href"]))
     assert (href.scheme, href.netloc) == ("", ""), "a link on this site"
     assert href.path == "/privacy/request"
