@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typing as t
 import uuid
+from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,7 +16,7 @@ from flask import Flask
 from werkzeug.routing import AnyConverter, FloatConverter, IntegerConverter, Rule, UUIDConverter
 
 from example_site import db
-from flask_allcot_privacy.models import ROLES, Comment, User
+from flask_allcot_privacy.models import ROLES, Comment, PrivacyRequest, User
 from flask_allcot_privacy.staff.guard import require_role
 
 from .helpers import CookieCheckingClient, log_in, soup
@@ -78,13 +79,22 @@ def existing_rows(app: Flask, make_member: t.Callable[..., User]) -> dict[str, t
     with app.app_context():
         held = Comment(target="post:1", body="Held.", author_email="a@example.test", status="held")
         db.session.add(held)
+        # A confirmed privacy request, which the matrix's POST rejects with a reason.
+        privacy_request = PrivacyRequest(
+            email="asker@example.test",
+            email_key="asker@example.test",
+            request_type="export",
+            state="confirmed",
+            deadline=date.today(),
+        )
+        db.session.add(privacy_request)
         db.session.commit()
-        return {"user_id": target.id, "comment_id": held.id}
+        return {"user_id": target.id, "comment_id": held.id, "request_id": privacy_request.id}
 
 
 #: What a POST to a staff route sends besides the CSRF token: every staff form's fields,
 #: each with a valid value (forms ignore the fields they do not have).
-POST_FIELDS = {"per_page": "25", "role": "staff"}
+POST_FIELDS = {"per_page": "25", "role": "staff", "action": "reject", "reason": "Test."}
 
 
 def required_role(app: Flask, endpoint: str) -> str | None:
