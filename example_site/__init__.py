@@ -73,6 +73,11 @@ def create_app(test_config: dict[str, t.Any] | None = None) -> Flask:
     db.init_app(app)
     mail.init_app(app)
     privacy.init_app(app, db=db, mail=mail)
+    if app.config.get("CELERY"):
+        # FLASK_CELERY__broker_url=redis://... : mail (and later jobs) go to Celery workers.
+        from flask_allcot_privacy.tasks import celery_init_app
+
+        celery_init_app(app)
 
     from . import cli, orders, views  # noqa: F401 (orders registers its exporter and eraser)
 

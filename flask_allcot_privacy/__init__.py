@@ -2,12 +2,14 @@
 
 What a host may use is listed in ``__all__`` and imported from here. The modules
 listed are public as a whole (each has its own ``__all__``); every other module is
-internal to the extension and may change between releases.
+internal to the extension and may change between releases. ``tasks`` is public too
+but imported on its own (``from flask_allcot_privacy.tasks import celery_init_app``),
+since it needs the ``celery`` extra.
 """
 
 from __future__ import annotations
 
-from . import audit, cookies, outbox, screen_options, signals
+from . import audit, background, cookies, outbox, screen_options, signals
 from .accounts.mailings import send_password_link
 from .accounts.service import (
     AccountError,
@@ -39,6 +41,7 @@ __all__ = [
     "User",
     "UsernameTaken",
     "audit",
+    "background",
     "consent_allows",
     "cookies",
     "create_member",

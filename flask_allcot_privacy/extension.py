@@ -9,8 +9,6 @@ from flask_babel import Babel
 from flask_mail import Mail
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import generate_csrf
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cookies, outbox, ratelimit, settings, text
@@ -127,9 +125,7 @@ class Privacy:
             Babel(app)
 
         login_manager = sessions.create_login_manager(app)
-        limiter = MovingWindowRateLimiter(
-            storage_from_string(app.config["PRIVACY_RATELIMIT_STORAGE_URI"])
-        )
+        limiter = ratelimit.make_limiter(app)
 
         if app.config["PRIVACY_TRUSTED_PROXIES"]:
             hops = app.config["PRIVACY_TRUSTED_PROXIES"]

@@ -3,10 +3,11 @@
 :func:`queue` renders an email and adds it to ``db.session`` as an
 :class:`~.models.OutboxMessage`, so the message is committed, or rolled back,
 together with the change that caused it. After the request, messages queued
-by it are delivered with Flask-Mail; a failed delivery stays in the outbox with
-its attempt count and the time of its next try (exponential backoff), and
-``flask privacy send-mail`` delivers whatever is due. A worker claims a message
-before sending it, so several processes never send the same message twice.
+by it are delivered with Flask-Mail off the request (see ``PRIVACY_MAIL_DELIVERY``
+and :mod:`.background`); a failed delivery stays in the outbox with its attempt
+count and the time of its next try (exponential backoff), and ``flask privacy
+send-mail`` delivers whatever is due. A worker claims a message before sending it,
+so several processes never send the same message twice.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from flask import Flask, Response, current_app, g
 from flask_mail import Message
 from sqlalchemy.orm import Session
 
+from . import background, smtp
 from .clock import utcnow
 from .models import OutboxMessage
 
@@ -32,8 +34,6 @@ if t.TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CATEGORIES = ("system", "marketing")
-#: How long a worker may hold a claimed message before another may retry it.
-CLAIM_FOR = timedelta(minutes=5)
 #: The longest wait between two attempts, however many have failed.
 MAX_RETRY_WAIT = timedelta(hours=6)
 
@@ -113,21 +113,6 @@ def queue(
     return message
 
 
-def _claim(session: Session, message_id: int) -> bool:
-    now = utcnow()
-    result = session.execute(
-        sa.update(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.sent_at.is_(None),
-            sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-        )
-        .values(claimed_until=now + CLAIM_FOR)
-    )
-    session.commit()
-    return t.cast(sa.CursorResult[t.Any], result).rowcount == 1
-
-
 def _to_flask_mail(message: OutboxMessage) -> Message:
     headers = dict(message.headers or {})
     reply_to = headers.pop("Reply-To", None)
@@ -148,76 +133,135 @@ def _retry_wait(attempts: int) -> timedelta:
 
 
 def deliver_due(ids: t.Iterable[int] | None = None, limit: int = 100) -> DeliveryReport:
-    """Send the outbox messages that are due (only ``ids`` if given).
+    """Send the outbox messages that are due (only ``ids`` if given), at most ``limit``.
 
-    Runs in its own database session, so it never commits the caller's work.
+    Runs in its own database session, so it never commits the caller's work. Safe to
+    run in many processes at once (web threads, Celery workers, cron): see
+    :func:`claim_next`.
     """
     state = _state()
     report = DeliveryReport()
-    now = utcnow()
-    with Session(state.db.engine) as session:
-        query = (
-            sa.select(OutboxMessage.id)
-            .where(
-                OutboxMessage.sent_at.is_(None),
-                OutboxMessage.next_attempt_at <= now,
-                OutboxMessage.attempts < current_app.config["PRIVACY_MAIL_MAX_ATTEMPTS"],
-            )
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(limit)
-        )
-        if ids is not None:
-            query = query.where(OutboxMessage.id.in_(list(ids)))
-        for message_id in session.scalars(query).all():
-            if not _claim(session, message_id):
-                continue
-            message = session.get(OutboxMessage, message_id)
-            assert message is not None
-            message.attempts += 1
-            try:
-                state.mail.send(_to_flask_mail(message))
-            except Exception as error:  # noqa: BLE001 - any failure leaves it for a retry
-                message.last_error = f"{type(error).__name__}: {error}"[:500]
-                message.next_attempt_at = utcnow() + _retry_wait(message.attempts)
-                message.claimed_until = None
-                report.failed.append(message_id)
-                log.warning(
-                    "Outbox message %s (%s) not delivered, attempt %s: %s",
-                    message_id,
-                    message.template,
-                    message.attempts,
-                    type(error).__name__,
-                )
-            else:
-                message.sent_at = utcnow()
-                message.last_error = None
-                report.sent.append(message_id)
-            session.commit()
+    wanted = None if ids is None else list(ids)
+    with Session(state.db.engine, expire_on_commit=False) as session:
+        for _ in range(limit):
+            claimed = claim_next(session, wanted)
+            if claimed is None:
+                break
+            message, email = claimed
+            _attempt(session, message, email, report)
     return report
 
 
-def deliver_after_request(response: Response) -> Response:
-    """Deliver the messages this request queued once the response has been sent.
+# --- Delivery and scale: claiming and sending one message -------------------------
 
-    Sending waits for the response to close, so the visitor never waits for SMTP, and
-    how long a page takes says nothing about whether it sent mail (which would tell
-    whether an account exists).
+
+def claim_next(
+    session: Session, ids: list[int] | None = None
+) -> tuple[OutboxMessage, Message] | None:
+    """Claim the next due message for this worker and build its email, or None.
+
+    The claim is committed before anything is sent: the row holds
+    ``claimed_until`` and one more attempt, so another worker skips it, and a worker
+    killed mid-send leaves it to be retried once the claim lapses
+    (``PRIVACY_MAIL_CLAIM_FOR``). On PostgreSQL (and MySQL) ``FOR UPDATE SKIP LOCKED``
+    lets concurrent workers take different rows without waiting for each other;
+    elsewhere the conditional UPDATE alone decides which worker wins a row.
+    """
+    config = current_app.config
+    while True:
+        now = utcnow()
+        claimable = sa.and_(
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.attempts < config["PRIVACY_MAIL_MAX_ATTEMPTS"],
+            sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        query = (
+            sa.select(OutboxMessage)
+            .where(claimable)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if ids is not None:
+            query = query.where(OutboxMessage.id.in_(ids))
+        message = session.scalars(query).first()
+        if message is None:
+            session.rollback()
+            return None
+        result = session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == message.id, claimable)
+            .values(
+                claimed_until=now + config["PRIVACY_MAIL_CLAIM_FOR"],
+                attempts=OutboxMessage.attempts + 1,
+            )
+            .execution_options(synchronize_session="fetch")
+        )
+        if t.cast(sa.CursorResult[t.Any], result).rowcount != 1:
+            session.rollback()  # another worker claimed it between our read and our write
+            continue
+        email = _to_flask_mail(message)
+        session.commit()
+        return message, email
+
+
+def _attempt(
+    session: Session, message: OutboxMessage, email: Message, report: DeliveryReport
+) -> None:
+    """Send one claimed message (no transaction open meanwhile) and record the outcome."""
+    try:
+        smtp.send(email)
+    except Exception as error:  # noqa: BLE001 - any failure leaves it for a retry
+        message.last_error = f"{type(error).__name__}: {error}"[:500]
+        message.next_attempt_at = utcnow() + _retry_wait(message.attempts)
+        message.claimed_until = None
+        report.failed.append(message.id)
+        log.warning(
+            "Outbox message %s (%s) not delivered, attempt %s: %s",
+            message.id,
+            message.template,
+            message.attempts,
+            type(error).__name__,
+        )
+    else:
+        message.sent_at = utcnow()
+        message.last_error = None
+        report.sent.append(message.id)
+    session.add(message)
+    session.commit()
+
+
+@background.job("privacy.deliver_outbox")
+def deliver_outbox(ids: list[int] | None = None) -> dict[str, list[int]]:
+    """The background job: deliver ``ids`` (a request's mail), or everything due."""
+    report = deliver_due(ids=ids, limit=len(ids) if ids is not None else 500)
+    return {"sent": report.sent, "failed": report.failed}
+
+
+def deliver_after_request(response: Response) -> Response:
+    """Hand the messages this request queued to the background once it is answered.
+
+    ``PRIVACY_MAIL_DELIVERY`` says where: ``after_response`` on this process's
+    background thread, ``celery`` on a Celery worker, ``cli`` nowhere (cron runs
+    ``flask privacy send-mail``). The visitor never waits for SMTP, and how long a
+    page takes says nothing about whether it sent mail (which would tell whether an
+    account exists).
     """
     queued = g.pop("_privacy_queued_mail", None)
     if not queued or response.status_code >= 500:
         return response
-    if not current_app.config["PRIVACY_MAIL_SEND_AFTER_REQUEST"]:
+    delivery = current_app.config["PRIVACY_MAIL_DELIVERY"]
+    if delivery == "cli":
         return response
+    on = "celery" if delivery == "celery" else "thread"
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
-    def deliver() -> None:
+    def hand_over() -> None:
         with app.app_context():
-            try:
-                deliver_due(ids=queued)
-            except Exception:
-                log.exception("Outbox delivery failed; 'flask privacy send-mail' retries.")
+            background.submit("privacy.deliver_outbox", queued, on=on)
 
-    response.call_on_close(deliver)
+    response.call_on_close(hand_over)
     return response
 
 

@@ -17,6 +17,9 @@ import time
 
 from flask import Flask, current_app, render_template, request
 from limits import parse_many
+from limits.errors import ConfigurationError as LimitsConfigurationError
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
 from .state import state_for
@@ -81,9 +84,43 @@ def _too_many(error: RateLimited) -> tuple[str, int, dict[str, str]]:
     return body, 429, {"Retry-After": str(error.wait_seconds)}
 
 
+# --- Delivery and scale: where the counters live ------------------------------------
+
+
+def make_limiter(app: Flask) -> MovingWindowRateLimiter:
+    """The counter on ``PRIVACY_RATELIMIT_STORAGE_URI``, with advice when it cannot start.
+
+    Memory storage counts per process: behind several workers each has its own
+    allowance, so a site that is neither in debug nor testing is warned in the log.
+    """
+    uri = app.config["PRIVACY_RATELIMIT_STORAGE_URI"]
+    try:
+        storage = storage_from_string(uri)
+    except LimitsConfigurationError as error:
+        # The URI itself is not repeated: it may hold a password.
+        hint = ""
+        if uri.startswith("redis"):
+            hint = " Install the client: pip install 'flask-allcot-privacy[redis]'."
+        raise LimitsConfigurationError(
+            f"PRIVACY_RATELIMIT_STORAGE_URI cannot be used: {error}.{hint}"
+        ) from error
+    if (
+        app.config["PRIVACY_RATELIMIT_ENABLED"]
+        and isinstance(storage, MemoryStorage)
+        and not (app.debug or app.testing)
+    ):
+        app.logger.warning(
+            "flask-allcot-privacy: rate limits are kept in memory, so each worker process "
+            "counts on its own and N workers allow N times each limit. To share them, "
+            "pip install 'flask-allcot-privacy[redis]' and set "
+            "PRIVACY_RATELIMIT_STORAGE_URI = 'redis://HOST:6379/0'."
+        )
+    return MovingWindowRateLimiter(storage)
+
+
 def init_app(app: Flask) -> None:
     """Answer :class:`RateLimited` with a clear 429 page and a Retry-After header."""
     app.register_error_handler(RateLimited, _too_many)
 
 
-__all__ = ["RateLimited", "hit", "init_app"]
+__all__ = ["RateLimited", "hit", "init_app", "make_limiter"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import typing as t
+import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -114,6 +115,11 @@ def _time_zone(value: t.Any) -> bool:
         return False
     return True
 
+
+#: Where outbox mail is delivered from (``PRIVACY_MAIL_DELIVERY``).
+DELIVERY_MODES = ("after_response", "cli", "celery")
+#: A claim must outlast one whole SMTP exchange: connect, EHLO, TLS, login, MAIL, RCPT, DATA...
+CLAIM_TIMEOUTS = 10
 
 PROCESSOR_FIELDS = ("name", "purpose", "category", "policy_url")
 
@@ -253,14 +259,33 @@ DEFAULTS: dict[str, Setting] = {
         None, "an address, or None to use MAIL_DEFAULT_SENDER", _is_optional_str
     ),
     "PRIVACY_MAIL_SEND_AFTER_REQUEST": Setting(
-        True,
-        "True (deliver after the response) or False (only 'flask privacy send-mail')",
-        _is_bool,
+        None,
+        "None; deprecated, use PRIVACY_MAIL_DELIVERY ('after_response' for True, 'cli' for False)",
+        _one_of(None, True, False),
     ),
     "PRIVACY_MAIL_MAX_ATTEMPTS": Setting(8, "an integer from 1 to 100", _int_between(1, 100)),
     "PRIVACY_MAIL_RETRY_AFTER": Setting(
         timedelta(minutes=1),
         "a positive datetime.timedelta or a number of seconds (doubled after each failed attempt)",
+        _positive_duration,
+    ),
+    # Delivery and scale
+    "PRIVACY_MAIL_DELIVERY": Setting(
+        "after_response",
+        "'after_response' (a background thread in each web process), 'cli' (only "
+        "'flask privacy send-mail') or 'celery' (Celery workers; pip install "
+        "flask-allcot-privacy[celery])",
+        _one_of(*DELIVERY_MODES),
+    ),
+    "PRIVACY_MAIL_TIMEOUT": Setting(
+        timedelta(seconds=5),
+        "a positive datetime.timedelta or a number of seconds (each SMTP connect and command)",
+        _positive_duration,
+    ),
+    "PRIVACY_MAIL_CLAIM_FOR": Setting(
+        timedelta(minutes=5),
+        "a positive datetime.timedelta or a number of seconds, at least 10 times "
+        "PRIVACY_MAIL_TIMEOUT (how long a worker holds a message it is sending)",
         _positive_duration,
     ),
     # Proxies (werkzeug ProxyFix semantics: how many proxies to trust)
@@ -383,6 +408,7 @@ def check(app: Flask) -> None:
         if setting.check is _positive_duration:
             app.config[key] = _as_timedelta(value)
     _check_together(app.config)
+    _check_delivery(app)
 
 
 def _check_together(config: t.Mapping[str, t.Any]) -> None:
@@ -412,4 +438,34 @@ def _check_together(config: t.Mapping[str, t.Any]) -> None:
             raise ConfigurationError(
                 f"PRIVACY_CONTACT_RECIPIENTS has {address!r}, which is not an email "
                 f"address ({error}): list addresses only, such as 'privacy@example.com'."
+            ) from None
+
+
+def _check_delivery(app: Flask) -> None:
+    """The deprecated switch, and a claim long enough for one send to finish."""
+    config = app.config
+    send_after = config["PRIVACY_MAIL_SEND_AFTER_REQUEST"]
+    if send_after is not None:
+        replacement = "after_response" if send_after else "cli"
+        warnings.warn(
+            "PRIVACY_MAIL_SEND_AFTER_REQUEST is deprecated and will be removed: set "
+            f"PRIVACY_MAIL_DELIVERY = {replacement!r} instead.",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+        if not send_after and config["PRIVACY_MAIL_DELIVERY"] == "after_response":
+            config["PRIVACY_MAIL_DELIVERY"] = "cli"
+    if config["PRIVACY_MAIL_CLAIM_FOR"] < CLAIM_TIMEOUTS * config["PRIVACY_MAIL_TIMEOUT"]:
+        raise ConfigurationError(
+            f"PRIVACY_MAIL_CLAIM_FOR ({config['PRIVACY_MAIL_CLAIM_FOR']}) must be at least "
+            f"{CLAIM_TIMEOUTS} times PRIVACY_MAIL_TIMEOUT ({config['PRIVACY_MAIL_TIMEOUT']}), "
+            "or another worker could send a message while the first is still sending it."
+        )
+    if config["PRIVACY_MAIL_DELIVERY"] == "celery":
+        try:
+            import celery  # noqa: F401
+        except ImportError:
+            raise ConfigurationError(
+                "PRIVACY_MAIL_DELIVERY is 'celery' but Celery is not installed: "
+                "pip install 'flask-allcot-privacy[celery]'."
             ) from None

@@ -22,7 +22,7 @@ from flask_mail import Mail
 from flask_sqlalchemy import SQLAlchemy
 from werkzeug.test import TestResponse
 
-from flask_allcot_privacy import Privacy, PrivacyTestClient, cookies
+from flask_allcot_privacy import Privacy, PrivacyTestClient, background, cookies
 
 #: Cheap argon2id parameters: tests stay fast; every other setting uses OWASP's.
 FAST_HASHING = {
@@ -171,6 +171,8 @@ class CookieCheckingClient(PrivacyTestClient):
         # close callbacks (outbox delivery) before the test looks at the result.
         kwargs.setdefault("buffered", True)
         response = super().open(*args, **kwargs)
+        # Mail goes out on the background thread; let it finish before the test looks.
+        assert background.wait_idle(timeout=30), "background jobs still running after 30 s"
         with self.application.app_context():
             for header in response.headers.getlist("Set-Cookie"):
                 name = header.split("=", 1)[0].strip()

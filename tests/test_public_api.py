@@ -11,7 +11,9 @@ import flask_allcot_privacy
 DOCS = Path(__file__).parents[1] / "docs"
 README = Path(__file__).parents[1] / "README.md"
 #: Modules public as a whole: each lists its names in its own ``__all__``.
-PUBLIC_MODULES = ("audit", "cookies", "outbox", "screen_options")
+PUBLIC_MODULES = ("audit", "background", "cookies", "outbox", "screen_options")
+#: Public modules that need an extra installed, so the package does not import them.
+EXTRA_MODULES = ("tasks",)
 #: Modules documented for the extension's own parts (internal API, may change).
 INTERNAL_DOCUMENTED = (
     "flask_allcot_privacy.accounts.sessions",
@@ -23,8 +25,8 @@ INTERNAL_DOCUMENTED = (
 
 
 def _public_names() -> set[str]:
-    names = {f"flask_allcot_privacy.{n}" for n in flask_allcot_privacy.__all__}
-    for module in (*PUBLIC_MODULES, "signals"):
+    names = {f"flask_allcot_privacy.{n}" for n in (*flask_allcot_privacy.__all__, *EXTRA_MODULES)}
+    for module in (*PUBLIC_MODULES, *EXTRA_MODULES, "signals"):
         loaded = importlib.import_module(f"flask_allcot_privacy.{module}")
         listed = getattr(loaded, "__all__", [n for n in vars(loaded) if not n.startswith("_")])
         names |= {f"flask_allcot_privacy.{module}.{n}" for n in listed}

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typing as t
 
+import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
-from .. import outbox, ratelimit, signals, tokens
+from .. import outbox, ratelimit, signals, single_use, tokens
 from ..clock import utcnow
 from ..errors import token_problem
 from ..models import DISPLAY_NAME_CHOICES, User
@@ -166,8 +167,21 @@ def confirm_email(token: str) -> t.Any:
     if find_by_email(new_email) is not None:
         return token_problem(tokens.TokenUsed())
     old_email = user.email
-    user.email, user.email_key = new_email, new_email.lower()
-    current_db().session.commit()
+    db = current_db()
+    try:
+        # Of many simultaneous uses of the link, only the first still finds the old state.
+        won = single_use.consume(
+            user,
+            dict(zip(("email_key", "credential_version"), _email_change_state(user), strict=True)),
+            email=new_email,
+            email_key=new_email.lower(),
+        )
+    except sa.exc.IntegrityError:
+        won = False  # another account took the address a moment ago
+    if not won:
+        db.session.rollback()
+        return token_problem(tokens.TokenUsed())
+    db.session.commit()
     signals.send(signals.email_changed, user=user, old_email=old_email)
     flash(_("Your email address is now %(email)s.", email=new_email), "success")
     return redirect(url_for(".profile") if current_user.is_authenticated else url_for(".login"))
@@ -182,7 +196,7 @@ def end_other_sessions() -> t.Any:
     user = _me()
     count = sessions.revoke_all_for(user, keep=sessions.current())
     # Links an intruder may have asked for meanwhile (reset, email change) stop working.
-    user.credential_version += 1
+    single_use.increment(user, "credential_version")
     current_db().session.commit()
     flash(_("Logged out of %(count)s other session(s).", count=count), "success")
     return redirect(url_for(".profile"))
@@ -190,8 +204,6 @@ def end_other_sessions() -> t.Any:
 
 @bp.route("/u/<username>")
 def public_profile(username: str) -> t.Any:
-    import sqlalchemy as sa
-
     user = current_db().session.scalar(sa.select(User).where(User.username_key == username.lower()))
     if user is None or not user.public_profile or user.erased_at is not None:
         abort(404)

@@ -22,6 +22,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 
+from .. import single_use
 from ..clock import utcnow
 from ..models import ROLES, User
 from ..state import current_db
@@ -54,6 +55,14 @@ class UsernameTaken(AccountError):
 
 class EmailTaken(AccountError):
     """Another account has this email address (compared without case)."""
+
+
+class CredentialsChanged(AccountError):
+    """The password or credential version changed since ``user`` was read.
+
+    Another request (the same set-password link posted twice at once, say) got there
+    first; a set-password page answers with "already used".
+    """
 
 
 def username_problem(username: str) -> str | None:
@@ -195,9 +204,21 @@ def set_password(user: User, password: str) -> bool:
     Returns ``True`` when the member had no password before.
 
     :raises AccountError: the password breaks a rule (``field == "password"``).
+    :raises CredentialsChanged: another request changed them since ``user`` was read
+        (the caller rolls back).
     """
     first_time = user.password_hash is None
-    _set_hash(user, password)
-    user.credential_version += 1
+    problem = passwords.problem_with(password, user.username, user.email)
+    if problem:
+        raise AccountError(problem, "password")
+    # The write carries the check, so of many simultaneous uses exactly one wins.
+    if not single_use.consume(
+        user,
+        {"credential_version": user.credential_version},
+        password_hash=passwords.hash_password(password),
+        password_set_at=utcnow(),
+        credential_version=User.credential_version + 1,
+    ):
+        raise CredentialsChanged(_("This password was already changed."), "password")
     sessions.revoke_all_for(user)
     return first_time

@@ -17,7 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import cookies, outbox, ratelimit, signals, tokens
+from .. import cookies, outbox, ratelimit, signals, single_use, tokens
 from ..errors import token_problem
 from ..models import User
 from ..redirects import safe_target
@@ -101,6 +101,9 @@ def set_password(token: str) -> t.Any:
     try:
         # A new password ends every login made with the old one, everywhere.
         first_time = service.set_password(user, form.password.data)
+    except service.CredentialsChanged:
+        current_db().session.rollback()
+        return token_problem(tokens.TokenUsed())
     except service.AccountError as error:
         form.password.errors.append(str(error))
         return _invalid(template, form=form, user=user)
@@ -126,7 +129,7 @@ def reset_password() -> t.Any:
     ratelimit.hit("email-address", "PRIVACY_EMAIL_LIMIT_PER_ADDRESS", form.email.data.lower())
     user = service.find_by_email(form.email.data)
     if user is not None and user.erased_at is None:
-        user.credential_version += 1  # a newer link voids the older ones
+        single_use.increment(user, "credential_version")  # a newer link voids the older ones
         send_password_link(user, reason="reset")
         current_db().session.commit()
     else:
