@@ -19,7 +19,7 @@ from example_site import db
 from example_site.models import Post
 from flask_allcot_privacy import User, tokens
 from flask_allcot_privacy.accounts.mailings import password_link
-from flask_allcot_privacy.models import Comment
+from flask_allcot_privacy.models import Comment, PrivacyRequest
 
 from .helpers import PASSWORD, CookieCheckingClient, log_in, soup
 
@@ -48,6 +48,8 @@ VIEW_ACTIONS = {
     "comments.moderation_view",
     "directory.browse",
     "directory.search",
+    "request.view",
+    "requests.queue_view",
     "role.view",
     "roles.view",
 }
@@ -131,8 +133,19 @@ def test_every_post_route_needs_its_csrf_token(
         db.session.flush()
         held = Comment(target=post.comment_target, body="Held.", status="held")
         db.session.add(held)
+        asked = PrivacyRequest(
+            email="asker@example.test", email_key="asker@example.test", request_type="export"
+        )
+        db.session.add(asked)
         db.session.commit()
-        rows = {"user_id": target.id, "comment_id": held.id, "target": post.comment_target}
+        rows = {
+            "user_id": target.id,
+            "comment_id": held.id,
+            "target": post.comment_target,
+            "request_id": asked.id,
+        }
+        with app.test_request_context():
+            rows["confirm.token"] = tokens.make(tokens.PRIVACY_REQUEST_CONFIRM, {"rid": asked.id})
     assert log_in(client, admin.username).status_code == 302
     arguments = _arguments(app, admin, rows)
 
