@@ -22,6 +22,7 @@ from .accounts.service import (
 )
 from .consent import allows as consent_allows
 from .extension import Privacy
+from .marketing.subscriptions import NotSubscribed
 from .models import ROLES, User
 from .rights.registry import Erased
 from .rights.subject import Subject
@@ -35,6 +36,7 @@ __all__ = [
     "ConfigurationError",
     "EmailTaken",
     "Erased",
+    "NotSubscribed",
     "Privacy",
     "PrivacyTestClient",
     "Subject",

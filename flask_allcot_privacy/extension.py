@@ -157,13 +157,14 @@ class Privacy:
         # Flask-WTF's own global, as CSRFProtect would register it, for forms built by hand.
         app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
 
-        from . import accounts, cli, comments, consent, contact, rights, staff
+        from . import accounts, cli, comments, consent, contact, marketing, rights, staff
 
         parts: list[tuple[t.Any, str]] = [
             (accounts, "PRIVACY_ACCOUNTS_URL_PREFIX"),
             (comments, "PRIVACY_COMMENTS_URL_PREFIX"),
             (consent, "PRIVACY_URL_PREFIX"),
             (contact, "PRIVACY_URL_PREFIX"),
+            (marketing, "PRIVACY_URL_PREFIX"),
             (rights, "PRIVACY_URL_PREFIX"),
             (staff, "PRIVACY_STAFF_URL_PREFIX"),
         ]
@@ -176,6 +177,17 @@ class Privacy:
         # Run last, after Flask-Login has set the remember cookie.
         app.after_request_funcs.setdefault(None, []).insert(0, cookies.add_secure_flag)
         app.cli.add_command(cli.privacy_group)
+
+    def send_marketing(self, template: str, **context: t.Any) -> int:
+        """Queue ``privacy/email/marketing/<template>`` for every current subscriber.
+
+        Only subscribers receive it (P20), each with an unsubscribe link and the RFC 8058
+        headers (P22); batches are committed as they are queued, and ``flask privacy
+        send-mail`` delivers them. Returns the number of messages queued.
+        """
+        from .marketing.sending import send_marketing
+
+        return send_marketing(template, **context)
 
 
 def share_tables(db: SQLAlchemy) -> None:

@@ -403,3 +403,68 @@ class ErasureLog(Base):
     #: the log may live in another database).
     request_id: Mapped[int | None]
     erased_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- marketing ---
+
+#: A subscription's life: waiting for its email confirmation, receiving mail, or not any more.
+SUBSCRIPTION_STATUSES = ("pending", "subscribed", "unsubscribed")
+
+
+class Subscription(Base):
+    """One address's marketing choice: the record of its opt-in and opt-out (P20).
+
+    ``User.marketing_opt_in`` mirrors a member's row for the profile form; this row is
+    the proof of when, how and from where the address opted in or out.
+    """
+
+    __tablename__ = "privacy_subscription"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The normalised, lower-cased address; one row per address.
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("privacy_user.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending", index=True)
+    opted_in_at: Mapped[datetime | None]
+    #: ``registration``, ``profile``, ``newsletter_form`` or ``legacy``.
+    source: Mapped[str] = mapped_column(sa.String(30), default="")
+    #: When the address was proven (the emailed link); null while pending.
+    confirmed_at: Mapped[datetime | None]
+    opted_out_at: Mapped[datetime | None]
+    #: ``link`` (the unsubscribe page), ``one-click`` (RFC 8058) or ``profile``.
+    opted_out_how: Mapped[str] = mapped_column(sa.String(20), default="")
+    #: Agreed to open and click tracking (P23); only read when PRIVACY_MAIL_TRACKING is on.
+    tracking_consent: Mapped[bool] = mapped_column(default=False)
+    tracking_consent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MarketingCampaign(Base):
+    """One ``send_marketing`` run: which template, when, to how many."""
+
+    __tablename__ = "privacy_marketing_campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    queued: Mapped[int] = mapped_column(default=0)
+
+
+class MailEvent(Base):
+    """An open or a click of a tracked marketing email, by a consenting subscriber (P23)."""
+
+    __tablename__ = "privacy_mail_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("privacy_subscription.id", ondelete="CASCADE"), index=True
+    )
+    campaign_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("privacy_marketing_campaign.id", ondelete="SET NULL"), index=True
+    )
+    #: ``open`` or ``click``.
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    url: Mapped[str] = mapped_column(sa.String(2048), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

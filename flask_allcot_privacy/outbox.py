@@ -84,11 +84,18 @@ def queue(
 ) -> OutboxMessage:
     """Render an email and add it to the outbox in the current transaction.
 
-    The caller commits. Nothing is sent if the transaction rolls back.
+    The caller commits. Nothing is sent if the transaction rolls back. A ``marketing``
+    message for anyone who is not a current subscriber raises
+    :class:`~.marketing.subscriptions.NotSubscribed`.
     """
     if category not in CATEGORIES:
         raise ValueError(f"category must be one of {CATEGORIES}, not {category!r}.")
     recipients = [to] if isinstance(to, str) else list(to)
+    if category == "marketing":
+        # P20: marketing mail only to those who opted in; raises NotSubscribed otherwise.
+        from .marketing.subscriptions import require_subscribed
+
+        require_subscribed(recipients)
     subject, text, html = render(template, **context)
     all_headers = dict(headers or {})
     if reply_to:
@@ -113,10 +120,24 @@ def queue(
     return message
 
 
+class _Message(Message):
+    """Flask-Mail's message, with headers folded at RFC 5322's 998 characters, not 78.
+
+    At 78 the email package encodes a long unbreakable header as RFC 2047 words, which
+    would garble ``List-Unsubscribe: <https://...>``: RFC 2369 allows no folding inside
+    the brackets, and mail providers read the URL as it is.
+    """
+
+    def _message(self) -> t.Any:
+        built = super()._message()
+        built.policy = built.policy.clone(max_line_length=998)
+        return built
+
+
 def _to_flask_mail(message: OutboxMessage) -> Message:
     headers = dict(message.headers or {})
     reply_to = headers.pop("Reply-To", None)
-    return Message(
+    return _Message(
         subject=message.subject,
         recipients=list(message.recipients),
         body=message.body_text,

@@ -331,6 +331,25 @@ DEFAULTS: dict[str, Setting] = {
         "(one of PRIVACY_CONSENT_CATEGORIES) and 'policy_url' (optional 'opt_out_url')",
         _processors,
     ),
+    # Marketing
+    "PRIVACY_MAIL_TRACKING": Setting(
+        False,
+        "True to track opens and clicks of marketing email, for subscribers who agreed",
+        _is_bool,
+    ),
+    "PRIVACY_SUBSCRIBE_CONFIRM_WITHIN": Setting(
+        timedelta(hours=72),
+        "a positive datetime.timedelta or a number of seconds",
+        _positive_duration,
+    ),
+    "PRIVACY_UNSUBSCRIBE_LINK_WITHIN": Setting(
+        timedelta(days=730),
+        "a positive datetime.timedelta or a number of seconds (unsubscribe and tracked links)",
+        _positive_duration,
+    ),
+    "PRIVACY_MARKETING_BATCH_SIZE": Setting(
+        500, "an integer from 1 to 100000", _int_between(1, 100_000)
+    ),
     # Staff screens
     "PRIVACY_PER_PAGE_CHOICES": Setting(
         [10, 25, 50, 100],

@@ -40,6 +40,14 @@ PRIVACY_REQUEST_CONFIRM = TokenPurpose("privacy-request-confirm", "PRIVACY_REQUE
 #: Downloads one request's export; bound to that request and to the secret of its latest file.
 PRIVACY_EXPORT = TokenPurpose("privacy-export", "PRIVACY_EXPORT_EXPIRES")
 
+#: Confirms a newsletter subscription (double opt-in); bound to the latest request.
+CONFIRM_SUBSCRIPTION = TokenPurpose("confirm-subscription", "PRIVACY_SUBSCRIBE_CONFIRM_WITHIN")
+#: The unsubscribe link of every marketing email; long-lived, as old emails get read.
+UNSUBSCRIBE = TokenPurpose("unsubscribe", "PRIVACY_UNSUBSCRIBE_LINK_WITHIN")
+#: The open pixel and the click links of a tracked marketing email (P23).
+MAIL_OPEN = TokenPurpose("mail-open", "PRIVACY_UNSUBSCRIBE_LINK_WITHIN")
+MAIL_CLICK = TokenPurpose("mail-click", "PRIVACY_UNSUBSCRIBE_LINK_WITHIN")
+
 
 class TokenError(Exception):
     """A token cannot be used; ``reason`` says why in words a visitor understands."""

@@ -19,6 +19,7 @@ from example_site import db
 from example_site.models import Post
 from flask_allcot_privacy import User, tokens
 from flask_allcot_privacy.accounts.mailings import password_link
+from flask_allcot_privacy.marketing import subscriptions
 from flask_allcot_privacy.models import Comment, PrivacyRequest
 
 from .helpers import PASSWORD, CookieCheckingClient, log_in, soup
@@ -65,10 +66,19 @@ def _arguments(app: Flask, admin: User, rows: dict[str, t.Any]) -> dict[str, t.A
         change = tokens.make(
             tokens.CHANGE_EMAIL, {"uid": admin.id, "email": "moved@example.test", "stamp": stamp}
         )
+        # A newsletter confirmation waiting for its button, and a subscriber who agreed
+        # to tracking, so that a POST without a token would change each of them.
+        pending = subscriptions.request_by_visitor("csrf-pending@example.test")
+        tracked = subscriptions.request_by_visitor("csrf-tracked@example.test")
+        db.session.flush()
+        subscriptions.confirm(tracked, tracking=True)
+        db.session.commit()
         return {
             **rows,
             "set_password.token": urlsplit(password_link(admin)).path.rsplit("/", 1)[1],
             "confirm_email.token": change,
+            "confirm.token": subscriptions.confirm_token(pending),
+            "stop_tracking.token": subscriptions.unsubscribe_token(tracked.id, tracked.email),
         }
 
 
@@ -188,6 +198,9 @@ def test_every_post_route_needs_its_csrf_token(
         "privacy_comments.comments",
         "privacy_consent.decide",
         "privacy_contact.contact",
+        "privacy_marketing.subscribe",
+        "privacy_marketing.confirm",
+        "privacy_marketing.stop_tracking",
         "privacy_staff.member_role",
     } <= set(checked)
     # Still logged in: the refused logout did nothing.

@@ -42,7 +42,7 @@ SHARED_CONTEXT: dict[str, t.Any] = {
     ),
 }
 #: Per-email additions to SHARED_CONTEXT, by template name.
-CONTEXTS: dict[str, dict[str, t.Any]] = {}
+CONTEXTS: dict[str, dict[str, t.Any]] = {"subscription_active": {"unsubscribe_url": LINK}}
 
 #: The privacy-request emails: the request, its type, and what answering it produced.
 _PRIVACY_REQUEST = {

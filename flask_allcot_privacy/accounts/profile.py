@@ -11,8 +11,8 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from .. import outbox, ratelimit, signals, single_use, tokens
-from ..clock import utcnow
 from ..errors import token_problem
+from ..marketing import subscriptions
 from ..models import DISPLAY_NAME_CHOICES, User
 from ..state import current_db
 from . import bp, passwords, sessions
@@ -93,8 +93,8 @@ def profile() -> t.Any:
         user.display_name_choice = form.display_name.data
         changed.append("display_name")
     if user.marketing_opt_in != form.marketing_opt_in.data:
-        user.marketing_opt_in = form.marketing_opt_in.data
-        user.marketing_opt_in_at = utcnow() if form.marketing_opt_in.data else None
+        # The subscription row records the choice with its time and source; it sets the flag.
+        subscriptions.record_member_choice(user, bool(form.marketing_opt_in.data))
         changed.append("marketing_opt_in")
     if email_changes:
         _request_email_change(user, new_email)
@@ -181,6 +181,7 @@ def confirm_email(token: str) -> t.Any:
     if not won:
         db.session.rollback()
         return token_problem(tokens.TokenUsed())
+    subscriptions.follow_email_change(user, old_email)
     db.session.commit()
     signals.send(signals.email_changed, user=user, old_email=old_email)
     flash(_("Your email address is now %(email)s.", email=new_email), "success")

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 
 from .. import single_use
 from ..clock import utcnow
+from ..marketing import subscriptions
 from ..models import ROLES, User
 from ..state import current_db
 from . import passwords, sessions
@@ -162,9 +163,6 @@ def create_member(
         email_key=email.lower(),
         role=role,
     )
-    if marketing_opt_in:
-        user.marketing_opt_in = True
-        user.marketing_opt_in_at = utcnow()
     if password is not None:
         _set_hash(user, password)
     db = current_db()
@@ -176,6 +174,9 @@ def create_member(
         db.session.rollback()
         _refuse_taken(username, email)
         raise
+    # The subscription row records the choice (it sets user.marketing_opt_in); it is
+    # pending until a set-password link proves the address (marketing double opt-in).
+    subscriptions.record_registration(user, opted_in=marketing_opt_in)
     if send_link is not None:
         send_password_link(user, reason=send_link)
     return user
@@ -221,4 +222,6 @@ def set_password(user: User, password: str) -> bool:
     ):
         raise CredentialsChanged(_("This password was already changed."), "password")
     sessions.revoke_all_for(user)
+    # Only the member could use the emailed link: a pending registration opt-in is confirmed.
+    subscriptions.confirm_by_password_link(user)
     return first_time
