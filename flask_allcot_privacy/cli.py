@@ -114,3 +114,7 @@ def replay_erasures_command() -> None:
             "old SECRET_KEY in SECRET_KEY_FALLBACKS and run this again.",
             err=True,
         )
+
+
+# Commands of their own modules, attached to privacy_group when they are imported.
+from . import cli_policy  # noqa: E402, F401

@@ -11,7 +11,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cookies, outbox, ratelimit, settings, text
+from . import cookies, outbox, ratelimit, retention, settings, text
 from .accounts import sessions
 from .models import Base
 from .state import EXTENSION_KEY, PrivacyState
@@ -48,6 +48,8 @@ class Privacy:
 
         #: The host's own exporters and erasers (see :meth:`exporter`, :meth:`eraser`).
         self.personal_data = Registry()
+        #: Retention rules the host added, in order (see :mod:`.retention`).
+        self.host_retention_rules: list[retention.RetentionRule] = []
         if db is not None:
             # Early, so host models defined at import time can reference privacy_user.
             share_tables(db)
@@ -177,6 +179,41 @@ class Privacy:
         # Run last, after Flask-Login has set the remember cookie.
         app.after_request_funcs.setdefault(None, []).insert(0, cookies.add_secure_flag)
         app.cli.add_command(cli.privacy_group)
+
+    def retention_rule(
+        self, name: str, description: str
+    ) -> t.Callable[[retention.ApplyRule], retention.ApplyRule]:
+        """Decorator: add a retention rule that ``flask privacy purge`` runs.
+
+        .. code-block:: python
+
+            @privacy.retention_rule("orders", "Orders older than 10 years deleted")
+            def purge_orders(now: datetime, dry_run: bool) -> int:
+                old = Order.created_at < now - timedelta(days=3653)
+                if dry_run:
+                    return db.session.scalar(select(func.count()).where(old))
+                return db.session.execute(delete(Order).where(old)).rowcount
+
+        The function acts with set-based statements, returns how many rows it changed
+        (or would change, when ``dry_run``) and must not commit: ``purge`` does, or
+        rolls back a dry run.
+        """
+
+        def register(apply: retention.ApplyRule) -> retention.ApplyRule:
+            self.host_retention_rules.append(retention.RetentionRule(name, description, apply))
+            return apply
+
+        return register
+
+    def financial_records(self, name: str, column: t.Any, description: str = "") -> None:
+        """Keep a table of financial records ``PRIVACY_RETAIN_FINANCIAL_RECORDS`` (10 years, P25).
+
+        ``privacy.financial_records("orders", Order.created_at)`` deletes the orders whose
+        ``created_at`` is older than that when ``flask privacy purge`` runs.
+        """
+        self.host_retention_rules.append(
+            retention.financial_records_rule(name, column, description)
+        )
 
     def send_marketing(self, template: str, **context: t.Any) -> int:
         """Queue ``privacy/email/marketing/<template>`` for every current subscriber.

@@ -405,6 +405,86 @@ class ErasureLog(Base):
     erased_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# --- policy versions and breaches ---
+
+
+class PolicyVersion(Base):
+    """A published version of the privacy policy, as it then rendered (P36).
+
+    ``text`` is the policy page's body at publishing time: the host's policy text,
+    the generated cookie table and the processor list. ``digest`` covers all of it;
+    ``cookie_digest`` is the consent revision then (cookies, processors, categories).
+    Members are emailed in batches: ``notified_through_user_id`` moves forward in the
+    same transaction as each batch's mail, so a rerun after a crash resumes after it.
+    """
+
+    __tablename__ = "privacy_policy_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: 1, 2, 3... unique, so two officers publishing at once cannot both get a number.
+    number: Mapped[int] = mapped_column(unique=True)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    summary: Mapped[str] = mapped_column(sa.Text)
+    text: Mapped[str] = mapped_column(sa.Text)
+    digest: Mapped[str] = mapped_column(sa.String(64))
+    cookie_digest: Mapped[str] = mapped_column(sa.String(64))
+    published_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("privacy_user.id", ondelete="SET NULL")
+    )
+    #: The members to tell are those with an id up to this one (the accounts at publishing).
+    notify_up_to_user_id: Mapped[int] = mapped_column(default=0)
+    #: Every member with an id up to this one has had the notice queued.
+    notified_through_user_id: Mapped[int] = mapped_column(default=0)
+    notices_queued: Mapped[int] = mapped_column(default=0)
+    notices_completed_at: Mapped[datetime | None]
+
+
+class BreachIncident(Base):
+    """A personal-data breach: what happened, to which data, what members should do (P35)."""
+
+    __tablename__ = "privacy_breach_incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: When the team became aware: both deadlines (48 h members, 72 h authority) run from here.
+    discovered_at: Mapped[datetime]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: What happened, in words a member understands; quoted in every notice.
+    summary: Mapped[str] = mapped_column(sa.Text)
+    data_affected: Mapped[str] = mapped_column(sa.Text, default="")
+    what_to_do: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Every member (not erased) is affected, including those added after recording.
+    all_members: Mapped[bool] = mapped_column(default=False)
+    authority_notified_at: Mapped[datetime | None]
+    authority_notified_how: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("privacy_user.id", ondelete="SET NULL")
+    )
+
+
+class BreachNotice(Base):
+    """One affected member of an incident; at most one per member, so one email each."""
+
+    __tablename__ = "privacy_breach_notice"
+    __table_args__ = (sa.UniqueConstraint("incident_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("privacy_breach_incident.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("privacy_user.id", ondelete="CASCADE"), index=True
+    )
+    #: When the notice email was written to the outbox (None: not yet).
+    queued_at: Mapped[datetime | None]
+    message_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("privacy_outbox.id", ondelete="SET NULL")
+    )
+    #: When the email was delivered to the member's mail server.
+    notified_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
 # --- marketing ---
 
 #: A subscription's life: waiting for its email confirmation, receiving mail, or not any more.

@@ -26,7 +26,7 @@ from . import background, smtp
 from .clock import utcnow
 from .models import OutboxMessage
 
-__all__ = ["DeliveryReport", "deliver_due", "queue", "render"]
+__all__ = ["DeliveryReport", "deliver_due", "queue", "queue_copies", "queue_each", "render"]
 
 if t.TYPE_CHECKING:
     from .state import PrivacyState
@@ -289,3 +289,94 @@ def deliver_after_request(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Deliver queued mail after each request."""
     app.after_request(deliver_after_request)
+
+
+def queue_each(
+    template: str,
+    recipients: t.Sequence[str],
+    contexts: t.Sequence[dict[str, t.Any]] | None = None,
+    *,
+    return_ids: bool = False,
+    **shared: t.Any,
+) -> list[int]:
+    """Add one ``system`` message per recipient in one set-based ``INSERT``; the caller commits.
+
+    For mass notices (policy changes, breaches), sent in batches: with ``contexts``
+    (one per recipient) each message is rendered for its recipient; without, the
+    message is rendered once and each recipient gets their own copy. Returns the new
+    messages' ids in the order of ``recipients`` if ``return_ids`` (slower: a statement
+    per row on SQLite), else an empty list. They are delivered by
+    ``flask privacy send-mail``, not after the request.
+    """
+    if not recipients:
+        return []
+    if contexts is not None and len(contexts) != len(recipients):
+        raise ValueError("queue_each() needs one context per recipient.")
+    sender = current_app.config["PRIVACY_MAIL_SENDER"]
+    now = utcnow()
+    once = render(template, **shared) if contexts is None else None
+    rows = []
+    for index, recipient in enumerate(recipients):
+        subject, text, html = once or render(template, **shared, **contexts[index])  # type: ignore[index]
+        rows.append(
+            {
+                "category": "system",
+                "template": template,
+                "sender": sender,
+                "recipients": [recipient],
+                "subject": subject,
+                "body_text": text,
+                "body_html": html,
+                "headers": {"Auto-Submitted": "auto-generated"},
+                "created_at": now,
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
+        )
+    session = _state().db.session
+    if not return_ids:
+        session.execute(sa.insert(OutboxMessage), rows)
+        return []
+    result = session.execute(
+        sa.insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True), rows
+    )
+    return [row.id for row in result]
+
+
+def queue_copies(template: str, addresses: sa.Select[t.Any], **context: t.Any) -> int:
+    """Render once and add one ``system`` message per address ``addresses`` selects.
+
+    One ``INSERT ... SELECT`` on SQLite and PostgreSQL (the recipients list is built by
+    the database), so queueing for a hundred thousand members costs one statement per
+    batch. The caller commits. Returns how many messages were added.
+    """
+    db = _state().db
+    dialect = db.engine.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        found = list(db.session.scalars(addresses))
+        queue_each(template, found, **context)
+        return len(found)
+    subject, text, html = render(template, **context)
+    now = utcnow()
+    inner = addresses.subquery()
+    address = next(iter(inner.c))
+    as_list = sa.func.json_array if dialect == "sqlite" else sa.func.json_build_array
+    columns = {
+        "category": sa.literal("system"),
+        "template": sa.literal(template),
+        "sender": sa.literal(current_app.config["PRIVACY_MAIL_SENDER"], sa.String),
+        "recipients": sa.type_coerce(as_list(address), sa.JSON),
+        "subject": sa.literal(subject),
+        "body_text": sa.literal(text),
+        "body_html": sa.literal(html, sa.Text),
+        "headers": sa.literal({"Auto-Submitted": "auto-generated"}, sa.JSON),
+        "created_at": sa.literal(now, OutboxMessage.__table__.c.created_at.type),
+        "attempts": sa.literal(0),
+        "next_attempt_at": sa.literal(now, OutboxMessage.__table__.c.next_attempt_at.type),
+    }
+    insert = sa.insert(OutboxMessage).from_select(list(columns), sa.select(*columns.values()))
+    if dialect == "postgresql":
+        # psycopg reports no row count for INSERT ... SELECT here: count what it returns.
+        return len(db.session.execute(insert.returning(OutboxMessage.id)).all())
+    result = db.session.execute(insert)
+    return int(t.cast(sa.CursorResult[t.Any], result).rowcount or 0)

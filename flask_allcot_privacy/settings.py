@@ -142,6 +142,39 @@ def _categories(value: t.Any) -> bool:
     )
 
 
+def _optional_duration(value: t.Any) -> bool:
+    return value is None or _positive_duration(value)
+
+
+def _policy_history(value: t.Any) -> bool:
+    from datetime import date
+
+    if not isinstance(value, (list, tuple)):
+        return False
+    for entry in value:
+        if not isinstance(entry, dict) or not isinstance(entry.get("summary"), str):
+            return False
+        day = entry.get("date")
+        if isinstance(day, str):
+            try:
+                date.fromisoformat(day)
+            except ValueError:
+                return False
+        elif not isinstance(day, date):
+            return False
+    return True
+
+
+#: The ALLCOT policy's own changelog entry, shown before the published versions.
+POLICY_HISTORY = [
+    {
+        "date": "2018-05-18",
+        "summary": "Iniated language of the policy to be more user-friendly and more openly "
+        "communicated to all stakeholders, specifically outlining requirements in preparation "
+        "for meeting the GDPR.",
+    }
+]
+
 #: Every ``PRIVACY_*`` key the extension reads, with its default.
 DEFAULTS: dict[str, Setting] = {
     # Site and templates
@@ -399,6 +432,43 @@ DEFAULTS: dict[str, Setting] = {
         "or None for the app's own database",
         _is_optional_str,
     ),
+    # Policy versions and breaches
+    "PRIVACY_POLICY_HISTORY": Setting(
+        POLICY_HISTORY,
+        "a list of dicts with 'date' (an ISO date string or datetime.date) and 'summary'",
+        _policy_history,
+    ),
+    "PRIVACY_NOTICE_BATCH_SIZE": Setting(
+        5000,
+        "an integer from 1 to 100000 (members emailed per transaction)",
+        _int_between(1, 100_000),
+    ),
+    # Retention (None keeps the data; see retention.py)
+    "PRIVACY_RETAIN_COMMENT_META": Setting(
+        None,
+        "None (kept, as the policy says) or a positive datetime.timedelta or number of seconds",
+        _optional_duration,
+    ),
+    "PRIVACY_RETAIN_LOGIN_SESSIONS": Setting(
+        timedelta(days=30),
+        "None or a positive datetime.timedelta or number of seconds after a login ended",
+        _optional_duration,
+    ),
+    "PRIVACY_RETAIN_DELIVERED_MAIL": Setting(
+        timedelta(days=90),
+        "None or a positive datetime.timedelta or number of seconds after delivery",
+        _optional_duration,
+    ),
+    "PRIVACY_RETAIN_CONTACT_MESSAGES": Setting(
+        None,
+        "None (kept, as the policy says) or a positive datetime.timedelta or number of seconds",
+        _optional_duration,
+    ),
+    "PRIVACY_RETAIN_FINANCIAL_RECORDS": Setting(
+        timedelta(days=3653),
+        "None or a positive datetime.timedelta or number of seconds (10 years by default)",
+        _optional_duration,
+    ),
 }
 
 
@@ -406,7 +476,9 @@ def apply_defaults(app: Flask) -> None:
     """Fill in every ``PRIVACY_*`` key the host did not set."""
     for key, setting in DEFAULTS.items():
         default = setting.default
-        app.config.setdefault(key, list(default) if isinstance(default, list) else default)
+        if isinstance(default, list):
+            default = [dict(v) if isinstance(v, dict) else v for v in default]
+        app.config.setdefault(key, default)
 
 
 def check(app: Flask) -> None:
@@ -424,7 +496,7 @@ def check(app: Flask) -> None:
         value = app.config[key]
         if not setting.check(value):
             raise ConfigurationError(f"{key} is {value!r}, but it accepts {setting.accepts}.")
-        if setting.check is _positive_duration:
+        if setting.check in (_positive_duration, _optional_duration):
             app.config[key] = _as_timedelta(value)
     _check_together(app.config)
     _check_delivery(app)

@@ -19,8 +19,15 @@ from example_site import db
 from example_site.models import Post
 from flask_allcot_privacy import User, tokens
 from flask_allcot_privacy.accounts.mailings import password_link
+from flask_allcot_privacy.clock import utcnow
 from flask_allcot_privacy.marketing import subscriptions
-from flask_allcot_privacy.models import Comment, PrivacyRequest
+from flask_allcot_privacy.models import (
+    BreachIncident,
+    BreachNotice,
+    Comment,
+    PolicyVersion,
+    PrivacyRequest,
+)
 
 from .helpers import PASSWORD, CookieCheckingClient, log_in, soup
 
@@ -39,6 +46,8 @@ FILL = {
     "per_page": "25",
     "role": "staff",
     "action": "accept_all",
+    "summary": "A summary of what changed or happened.",
+    "how": "The authority's online form.",
 }
 #: POST routes that carry no CSRF token by design (DESIGN: the RFC 8058 one-click
 #: unsubscribe's signed URL is its proof).
@@ -53,6 +62,9 @@ VIEW_ACTIONS = {
     "requests.queue_view",
     "role.view",
     "roles.view",
+    "breach.list_view",
+    "breach.view",
+    "policy.view",
 }
 #: A browser posting from another site says so; a site that checks Origin or
 #: Sec-Fetch-Site instead of a token refuses it too.
@@ -147,12 +159,21 @@ def test_every_post_route_needs_its_csrf_token(
             email="asker@example.test", email_key="asker@example.test", request_type="export"
         )
         db.session.add(asked)
+        incident = BreachIncident(discovered_at=utcnow(), summary="Lost a laptop.")
+        db.session.add(incident)
+        db.session.add(
+            PolicyVersion(number=1, summary="First.", text="", digest="d", cookie_digest="c")
+        )
+        db.session.flush()
+        db.session.add(BreachNotice(incident_id=incident.id, user_id=target.id))
         db.session.commit()
         rows = {
             "user_id": target.id,
             "comment_id": held.id,
             "target": post.comment_target,
             "request_id": asked.id,
+            "incident_id": incident.id,
+            "number": 1,
         }
         with app.test_request_context():
             rows["confirm.token"] = tokens.make(tokens.PRIVACY_REQUEST_CONFIRM, {"rid": asked.id})

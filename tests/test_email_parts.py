@@ -42,7 +42,25 @@ SHARED_CONTEXT: dict[str, t.Any] = {
     ),
 }
 #: Per-email additions to SHARED_CONTEXT, by template name.
-CONTEXTS: dict[str, dict[str, t.Any]] = {"subscription_active": {"unsubscribe_url": LINK}}
+CONTEXTS: dict[str, dict[str, t.Any]] = {
+    "subscription_active": {"unsubscribe_url": LINK},
+    "breach_notice": {
+        "incident": SimpleNamespace(
+            discovered_at=datetime(2026, 3, 1, 9, 0, tzinfo=UTC),
+            summary="A backup was readable on a public server.",
+            data_affected="Your email address.",
+            what_to_do="Watch out for phishing.",
+        ),
+        "reset_url": LINK,
+        "policy_url": "https://blog.test/privacy/policy",
+    },
+    "policy_changed": {
+        "version": SimpleNamespace(
+            number=2, published_at=datetime(2026, 3, 1, 9, 0, tzinfo=UTC), summary="Clearer."
+        ),
+        "policy_url": "https://blog.test/privacy/policy",
+    },
+}
 
 #: The privacy-request emails: the request, its type, and what answering it produced.
 _PRIVACY_REQUEST = {

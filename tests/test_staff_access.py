@@ -16,7 +16,15 @@ from flask import Flask
 from werkzeug.routing import AnyConverter, FloatConverter, IntegerConverter, Rule, UUIDConverter
 
 from example_site import db
-from flask_allcot_privacy.models import ROLES, Comment, PrivacyRequest, User
+from flask_allcot_privacy.clock import utcnow
+from flask_allcot_privacy.models import (
+    ROLES,
+    BreachIncident,
+    Comment,
+    PolicyVersion,
+    PrivacyRequest,
+    User,
+)
 from flask_allcot_privacy.staff.guard import require_role
 
 from .helpers import CookieCheckingClient, log_in, soup
@@ -88,13 +96,34 @@ def existing_rows(app: Flask, make_member: t.Callable[..., User]) -> dict[str, t
             deadline=date.today(),
         )
         db.session.add(privacy_request)
+        incident = BreachIncident(discovered_at=utcnow(), summary="A laptop was lost.")
+        db.session.add(incident)
+        db.session.add(
+            PolicyVersion(number=1, summary="First.", text="", digest="d", cookie_digest="c")
+        )
         db.session.commit()
-        return {"user_id": target.id, "comment_id": held.id, "request_id": privacy_request.id}
+        return {
+            "user_id": target.id,
+            "comment_id": held.id,
+            "request_id": privacy_request.id,
+            "incident_id": incident.id,
+            "number": 1,
+        }
 
 
 #: What a POST to a staff route sends besides the CSRF token: every staff form's fields,
 #: each with a valid value (forms ignore the fields they do not have).
-POST_FIELDS = {"per_page": "25", "role": "staff", "action": "reject", "reason": "Test."}
+POST_FIELDS = {
+    "per_page": "25",
+    "role": "staff",
+    "summary": "What happened, or what changed.",
+    "discovered_at": "2026-01-01T09:00",
+    "notified_at": "2026-01-02T09:00",
+    "how": "The authority's online form.",
+    # The privacy request's page: reject it, with a reason.
+    "action": "reject",
+    "reason": "Test.",
+}
 
 
 def required_role(app: Flask, endpoint: str) -> str | None:

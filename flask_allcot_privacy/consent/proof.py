@@ -7,10 +7,7 @@ each visitor chose, for which revision and policy text, when, and from where
 
 from __future__ import annotations
 
-import hashlib
-
 import sqlalchemy as sa
-from flask import current_app
 from flask_login import current_user
 
 from .. import ipaddr
@@ -18,16 +15,15 @@ from ..models import ConsentRecord
 from ..state import current_db
 from .choice import Consent
 
-#: The template holding the policy's text; its digest is the policy version recorded.
-POLICY_TEXT_TEMPLATE = "privacy/consent/policy_text.html"
-
 
 def policy_version() -> str:
-    """A short digest of the policy text the visitor could read when deciding."""
-    env = current_app.jinja_env
-    assert env.loader is not None
-    source, _filename, _uptodate = env.loader.get_source(env, POLICY_TEXT_TEMPLATE)
-    return hashlib.sha256(source.encode()).hexdigest()[:12]
+    """The number of the policy version in force, or ``"unpublished"`` before the first.
+
+    See :mod:`..policy_versions`: a version is the policy as it rendered when published.
+    """
+    from ..policy_versions import current_label
+
+    return current_label()
 
 
 def append(consent: Consent) -> ConsentRecord:

@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Response,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -86,12 +85,17 @@ def cookie_settings() -> str:
 
 @bp.route("/policy")
 def policy() -> str:
-    """The privacy policy, with the cookie table and processor list generated."""
+    """The privacy policy, with the cookie table and processor list generated.
+
+    Above it the current version, below it the changelog (see ``policy_versions``).
+    """
+    from .. import policy_versions
+
     return render_template(
         "privacy/consent/policy.html",
-        declared_cookies=cookies.declared(),
-        processors=current_app.config["PRIVACY_PROCESSORS"],
-        categories={c.name: c for c in catalogue.categories()},
+        policy_current=policy_versions.latest(),
+        policy_changelog=policy_versions.changelog(),
+        **policy_versions.policy_context(),
     )
 
 

@@ -45,4 +45,13 @@ def init_app(app: Flask) -> None:
 
 
 # Each module adds its routes to bp, every one behind guard.require_role.
-from . import audit_trail, consent_records, moderation, requests, roles, views  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    audit_trail,
+    breaches,
+    consent_records,
+    moderation,
+    policy_versions,
+    requests,
+    roles,
+    views,
+)
