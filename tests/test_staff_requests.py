@@ -243,3 +243,15 @@ def test_build_exports_picks_up_what_was_left_behind(app: Flask, smtp: SMTPSink)
         assert db.session.get(PrivacyRequest, marked).state == "completed"
     again = runner.invoke(args=["privacy", "requests", "build-exports"])
     assert "Built 0 export(s)." in again.output
+
+
+def test_the_purge_runs_both_sweeps(app: Flask) -> None:
+    """``flask privacy purge`` expires unconfirmed requests (not lazily) and old exports."""
+    with time_machine.travel(NOW - timedelta(days=2), tick=False):
+        stale = add_request(app, "a@example.test", state="pending", confirm_sent_at=utcnow())
+    result = app.test_cli_runner().invoke(args=["privacy", "purge"])
+    assert result.exit_code == 0, result.output
+    assert "unconfirmed-requests" in result.output
+    assert "expired-exports" in result.output
+    with app.app_context():
+        assert db.session.get(PrivacyRequest, stale).state == "expired"

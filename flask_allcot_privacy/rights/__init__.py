@@ -40,4 +40,5 @@ def _check_export_dir(app: Flask) -> None:
         )
 
 
-from . import commands, views  # noqa: E402, F401  (routes register on bp, commands on the group)
+# Routes register on bp, commands on the group, retention rules with the purge.
+from . import commands, sweeps, views  # noqa: E402, F401

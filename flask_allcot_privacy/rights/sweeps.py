@@ -1,4 +1,4 @@
-"""The retention sweeps of privacy requests, for ``flask privacy purge``.
+"""The retention sweeps of privacy requests, rules of ``flask privacy purge``.
 
 Both are set-based, take the time as an argument (the purge passes one ``now`` to
 every rule) and with ``dry_run`` only count. Each commits its own work.
@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
+from .. import retention
 from ..models import PrivacyRequest
 from ..state import current_db
 
@@ -20,6 +21,10 @@ from ..state import current_db
 BATCH = 500
 
 
+@retention.builtin_rule(
+    "unconfirmed-requests",
+    "Privacy requests not confirmed within PRIVACY_REQUEST_CONFIRM_WITHIN become expired",
+)
 def expire_unconfirmed_requests(now: datetime, dry_run: bool) -> int:
     """Pending requests whose confirmation window has passed become ``expired``.
 
@@ -42,6 +47,9 @@ def expire_unconfirmed_requests(now: datetime, dry_run: bool) -> int:
     return int(t.cast(sa.CursorResult[t.Any], result).rowcount)
 
 
+@retention.builtin_rule(
+    "expired-exports", "Export files deleted once their PRIVACY_EXPORT_EXPIRES link expired"
+)
 def delete_expired_exports(now: datetime, dry_run: bool) -> int:
     """Delete the export files whose link has expired and clear the rows' file reference.
 
