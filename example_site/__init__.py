@@ -81,6 +81,9 @@ def create_app(test_config: dict[str, t.Any] | None = None) -> Flask:
 
     from . import cli, orders, views  # noqa: F401 (orders registers its exporter and eraser)
 
+    # Only the blog's posts take comments; any other target answers 404.
+    privacy.comment_target(views.comment_target)
+
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.init_db_command)
     return app

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, url_for
 
+from flask_allcot_privacy import CommentTarget
 from flask_allcot_privacy.models import OutboxMessage
 
 from . import db
@@ -25,6 +26,17 @@ def post(slug: str) -> str:
     if found is None:
         abort(404)
     return render_template("post.html", post=found)
+
+
+def comment_target(key: str) -> CommentTarget | None:
+    """The post a comment target such as ``post:12`` names, for ``@privacy.comment_target``."""
+    kind, _, number = key.partition(":")
+    if kind != "post" or not number.isdigit() or len(number) > 18:
+        return None
+    found = db.session.get(Post, int(number))
+    if found is None:
+        return None
+    return CommentTarget(found.title, url_for("blog.post", slug=found.slug))
 
 
 @bp.route("/outbox")

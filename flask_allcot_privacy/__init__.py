@@ -20,6 +20,7 @@ from .accounts.service import (
     find_by_username,
     set_password,
 )
+from .comments.targets import CommentTarget
 from .consent import allows as consent_allows
 from .extension import Privacy
 from .marketing.subscriptions import NotSubscribed
@@ -33,6 +34,7 @@ from .testing import PrivacyTestClient
 __all__ = [
     "ROLES",
     "AccountError",
+    "CommentTarget",
     "ConfigurationError",
     "EmailTaken",
     "Erased",

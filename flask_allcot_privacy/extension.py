@@ -11,8 +11,9 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cookies, outbox, ratelimit, retention, settings, text
+from . import cookies, errors, outbox, ratelimit, retention, settings, text
 from .accounts import sessions
+from .comments.targets import Resolver as CommentTargetResolver
 from .models import Base
 from .state import EXTENSION_KEY, PrivacyState
 
@@ -48,6 +49,8 @@ class Privacy:
 
         #: The host's own exporters and erasers (see :meth:`exporter`, :meth:`eraser`).
         self.personal_data = Registry()
+        #: The host's comment target resolver, set with :meth:`comment_target`.
+        self.comment_target_resolver: CommentTargetResolver | None = None
         #: Retention rules the host added, in order (see :mod:`.retention`).
         self.host_retention_rules: list[retention.RetentionRule] = []
         if db is not None:
@@ -176,9 +179,20 @@ class Privacy:
 
         outbox.init_app(app)
         ratelimit.init_app(app)
+        errors.init_app(app)
         # Run last, after Flask-Login has set the remember cookie.
         app.after_request_funcs.setdefault(None, []).insert(0, cookies.add_secure_flag)
         app.cli.add_command(cli.privacy_group)
+
+    def comment_target(self, resolver: CommentTargetResolver) -> CommentTargetResolver:
+        """Decorator: register the function that says which comment targets exist.
+
+        It gets a target key (``"post:12"``) and returns a
+        :class:`~flask_allcot_privacy.CommentTarget` (title, URL) or ``None``. Comments
+        posted to a key it does not know get a 404 and nothing is stored.
+        """
+        self.comment_target_resolver = resolver
+        return resolver
 
     def retention_rule(
         self, name: str, description: str

@@ -14,8 +14,9 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
+import typing as t
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, request
 from limits import parse_many
 from limits.errors import ConfigurationError as LimitsConfigurationError
 from limits.storage import MemoryStorage, storage_from_string
@@ -68,20 +69,17 @@ def hit(scope: str, limit_setting: str, key: str) -> None:
             raise RateLimited(wait_seconds=max(1, math.ceil(wait)))
 
 
-def _too_many(error: RateLimited) -> tuple[str, int, dict[str, str]]:
+def _too_many(error: RateLimited) -> t.Any:
     from flask_babel import gettext as _
 
+    from .errors import error_response
+
     minutes = max(1, math.ceil(error.wait_seconds / 60))
-    body = render_template(
-        "privacy/errors/error.html",
-        title=_("Too many attempts"),
-        message=_(
-            "For your security we paused this form. Please try again in %(minutes)s minute(s).",
-            minutes=minutes,
-        ),
-        link=None,
+    message = _(
+        "For your security we paused this form. Please try again in %(minutes)s minute(s).",
+        minutes=minutes,
     )
-    return body, 429, {"Retry-After": str(error.wait_seconds)}
+    return error_response(429, message, headers=[("Retry-After", str(error.wait_seconds))])
 
 
 # --- Delivery and scale: where the counters live ------------------------------------

@@ -364,6 +364,13 @@ DEFAULTS: dict[str, Setting] = {
         "(one of PRIVACY_CONSENT_CATEGORIES) and 'policy_url' (optional 'opt_out_url')",
         _processors,
     ),
+    # Error pages
+    "PRIVACY_ERROR_PAGES": Setting(
+        True,
+        "True to answer 400, 403, 404, 405, 429 and 500 with the extension's pages "
+        "app-wide (codes the host already handles are left alone), or False",
+        _is_bool,
+    ),
     # Marketing
     "PRIVACY_MAIL_TRACKING": Setting(
         False,

@@ -22,7 +22,10 @@ from flask_allcot_privacy import create_member
 from flask_allcot_privacy.models import User
 
 from .browser import CHROMIUM, CHROMIUM_ARGS, Visit, need_browser
-from .helpers import (  # noqa: F401  (PASSWORD, HOST, make_host_app: re-exported)
+
+# Names tests imported from conftest before the helpers moved stay importable from here.
+from .helpers import (  # noqa: F401
+    FAST_HASHING,
     HOST,
     PASSWORD,
     CookieCheckingClient,

@@ -49,7 +49,7 @@ def test_profile_needs_a_login(client: CookieCheckingClient) -> None:
 def test_optional_details_are_saved_and_editable(
     app: Flask, logged_in: CookieCheckingClient, member: User
 ) -> None:
-    """P7, P8: first name, last name, website and bio are optional, stored and editable."""
+    """P7, P8, P16: first name, last name, website and bio are optional, stored and editable."""
     page = soup(logged_in.get("/account/profile"))
     names = {f["name"] for f in page.select(f"{PROFILE_FORM} [name]")}
     assert {

@@ -74,7 +74,7 @@ def test_unknown_address_costs_the_same_hashing_work(
 def test_reset_link_sets_a_new_password_and_notifies(
     app: Flask, client: CookieCheckingClient, smtp: SMTPSink, member: User
 ) -> None:
-    """P21: system emails (reset, notice) go out whatever the marketing choice."""
+    """P4, P21: the reset link is emailed; system emails go out whatever the marketing choice."""
     from flask_allcot_privacy import signals
 
     set_for: list[int] = []

@@ -13,6 +13,7 @@ from flask import Flask, render_template_string
 
 from example_site import db
 from example_site.models import Post
+from flask_allcot_privacy import CommentTarget
 from flask_allcot_privacy.models import Comment, User
 
 from .helpers import (
@@ -435,17 +436,48 @@ def test_the_way_back_stays_on_this_site(
     response = comment(client, post, {**VISITOR, "next": next_url})
     location = urlsplit(response.headers["Location"])
     assert location.netloc in ("", "blog.test")
-    assert location.path == f"/comments/{post.target}"
+    assert location.path == post.url, "back to the post, as the target resolver gives it"
 
 
-def test_the_comment_page_works_on_its_own(app: Flask, client: CookieCheckingClient) -> None:
-    response = client.submit("/comments/page:about", VISITOR, form_selector=FORM)
+def test_the_comment_page_works_on_its_own(
+    app: Flask, client: CookieCheckingClient, post: PostPage
+) -> None:
+    own = client.get(f"/comments/{post.target}")
+    assert own.status_code == 200
+    # The host's page, not this one, is what search engines should index.
+    assert own.headers["X-Robots-Tag"] == "noindex"
+    back = soup(own).select_one("a.privacy-comments__back")
+    assert back is not None
+    assert back["href"] == post.url
+    assert back.get_text(strip=True) == "Back to Hello"
+    response = client.submit(f"/comments/{post.target}", VISITOR, form_selector=FORM)
     assert response.status_code == 302
     page = client.get(response.headers["Location"])
     assert soup(page).select_one(".privacy-comment__body").get_text(strip=True) == VISITOR["body"]
-    assert stored(app)[0].target == "page:about"
-    # The host's page, not this one, is what search engines should index.
-    assert page.headers["X-Robots-Tag"] == "noindex"
+    assert stored(app)[0].target == post.target
+
+
+@pytest.mark.parametrize("target", ["nonexistent:999", "post:999", "post:abc", "page:about"])
+def test_a_comment_on_a_target_the_host_does_not_know_is_not_stored(
+    app: Flask, client: CookieCheckingClient, post: PostPage, target: str
+) -> None:
+    """Only pages the host's resolver knows take comments (before, any target did)."""
+    page = soup(client.get(post.url))
+    token = page.select_one(f"{FORM} input[name=csrf_token]")["value"]
+    assert client.get(f"/comments/{target}").status_code == 404
+    response = client.post(f"/comments/{target}", data={**VISITOR, "csrf_token": token})
+    assert response.status_code == 404
+    assert stored(app) == []
+    control = client.post(f"/comments/{post.target}", data={**VISITOR, "csrf_token": token})
+    assert control.status_code == 302, "the same post to a real target is stored"
+    assert len(stored(app)) == 1
+
+
+def test_without_a_resolver_no_target_takes_comments(tmp_path: Path) -> None:
+    app = make_host_app(tmp_path)
+    with app.test_request_context("/"), pytest.raises(RuntimeError, match="comment_target"):
+        render_template_string("{{ privacy_comments('post:1') }}")
+    assert app.test_client().get("/comments/post:1").status_code == 404
 
 
 @pytest.mark.parametrize("extra_config", [{"PRIVACY_COMMENT_LIMIT_PER_IP": "2 per minute"}])
@@ -520,6 +552,11 @@ def test_no_author_cookie_without_the_tick(client: CookieCheckingClient, post: P
 
 def test_a_host_shows_comments_with_one_jinja_call(tmp_path: Path) -> None:
     app = make_host_app(tmp_path, PRIVACY_EMAIL_ALLOW_TEST_DOMAINS=True)
+    privacy = app.extensions["allcot_privacy"].privacy
+
+    @privacy.comment_target
+    def article_target(key: str) -> CommentTarget | None:
+        return CommentTarget("An article", "/article") if key == "article:1" else None
 
     @app.route("/article")
     def article() -> str:

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from example_site import create_app, db
+from example_site.models import Post
 from flask_allcot_privacy.accounts.passwords import hash_password
 from flask_allcot_privacy.models import Comment, OutboxMessage, User
 
@@ -168,7 +169,12 @@ def test_a_login_is_honoured_by_every_worker_and_logout_ends_it_everywhere(
 
 def test_200_concurrent_comments_are_all_stored(deployment: Deployment) -> None:
     """P26: every comment is stored with its IP and agent, none lost or refused."""
-    target = "scale-test"
+    with deployment.app.app_context():
+        # Only targets the site's resolver knows take comments: a real post.
+        post = Post(slug="scale-test", title="Scale test", body="A post.")
+        db.session.add(post)
+        db.session.commit()
+        target = post.comment_target
     page = requests.get(f"{deployment.url}/comments/{target}")
     cookies, fields = page.cookies.get_dict(), form_of(page)
     barrier = threading.Barrier(50)

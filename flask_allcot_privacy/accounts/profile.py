@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from .. import outbox, ratelimit, signals, single_use, tokens
-from ..errors import token_problem
+from ..errors import form_expired, token_problem
 from ..marketing import subscriptions
 from ..models import DISPLAY_NAME_CHOICES, User
 from ..state import current_db
@@ -193,7 +193,7 @@ def confirm_email(token: str) -> t.Any:
 def end_other_sessions() -> t.Any:
     form = ConfirmForm(prefix="sessions")
     if not form.validate_on_submit():
-        abort(400)
+        raise form_expired()
     user = _me()
     count = sessions.revoke_all_for(user, keep=sessions.current())
     # Links an intruder may have asked for meanwhile (reset, email change) stop working.

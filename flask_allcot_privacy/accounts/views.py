@@ -6,7 +6,6 @@ import typing as t
 
 from flask import (
     Response,
-    abort,
     current_app,
     flash,
     redirect,
@@ -18,7 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import cookies, outbox, ratelimit, signals, single_use, tokens
-from ..errors import token_problem
+from ..errors import form_expired, token_problem
 from ..models import User
 from ..redirects import safe_target
 from ..state import current_db
@@ -183,7 +182,7 @@ def login() -> t.Any:
 def logout() -> t.Any:
     form = ConfirmForm()
     if not form.validate_on_submit():
-        abort(400)
+        raise form_expired()
     user = current_user._get_current_object() if current_user.is_authenticated else None
     sessions.end_current()
     current_db().session.commit()

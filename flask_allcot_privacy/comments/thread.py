@@ -7,7 +7,6 @@ belong; it renders ``privacy/comments/thread.html``. The form posts to
 
 from __future__ import annotations
 
-import re
 import typing as t
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -21,15 +20,10 @@ from ..models import Comment
 from ..state import current_db
 from . import author_cookies, moderation_rules
 from .forms import MemberCommentForm, VisitorCommentForm
+from .targets import has_resolver, is_target
 
 #: The query parameter of the signed link that shows a held comment to its author.
 HELD_PARAM = "privacy_comment"
-#: A target key such as ``post:12``: letters, digits and ``:._-``, up to 100 characters.
-TARGET_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]{0,99}")
-
-
-def is_target(target: str) -> bool:
-    return TARGET_PATTERN.fullmatch(target) is not None
 
 
 def approved_comments(target: str) -> list[Comment]:
@@ -99,6 +93,11 @@ def privacy_comments(target: str) -> Markup:
         raise ValueError(
             f"Comment target {target!r} is not valid: use up to 100 letters, digits and "
             "':._-', starting with a letter or digit, such as 'post:12'."
+        )
+    if not has_resolver():
+        raise RuntimeError(
+            "Comments need to know which targets exist: register a resolver with "
+            "@privacy.comment_target (see the comments documentation)."
         )
     form = blank_form(this_page())
     return Markup(render_template("privacy/comments/thread.html", **context(target, form)))  # noqa: S704

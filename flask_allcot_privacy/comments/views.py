@@ -18,26 +18,32 @@ from .. import ipaddr, ratelimit
 from ..models import Comment, User
 from ..redirects import safe_target
 from ..state import current_db
-from . import author_cookies, bp, moderation_rules, thread
+from . import author_cookies, bp, moderation_rules, targets, thread
 from .forms import MemberCommentForm, VisitorCommentForm
 
 
-def _page(target: str, form: MemberCommentForm, status_code: int = 200) -> t.Any:
-    back = safe_target(form.next.data)
-    body = render_template("privacy/comments/page.html", back=back, **thread.context(target, form))
+def _page(
+    target: str, page: targets.CommentTarget, form: MemberCommentForm, status_code: int = 200
+) -> t.Any:
+    back = safe_target(form.next.data) or safe_target(page.url)
+    body = render_template(
+        "privacy/comments/page.html", back=back, page=page, **thread.context(target, form)
+    )
     # The host's own page is where these comments belong in search results.
     return body, status_code, {"X-Robots-Tag": "noindex"}
 
 
 @bp.route("/<target>", methods=["GET", "POST"])
 def comments(target: str) -> t.Any:
-    if not thread.is_target(target):
+    page = targets.resolve(target)
+    if page is None:
+        # Only pages the host says exist take comments: nothing is stored for others.
         abort(404)
     if request.method == "GET":
-        return _page(target, thread.blank_form(safe_target(request.args.get("next")) or ""))
+        return _page(target, page, thread.blank_form(safe_target(request.args.get("next")) or ""))
     form = thread.bound_form()
     if not form.validate_on_submit():
-        return _page(target, form, 400)
+        return _page(target, page, form, 400)
     ip_address = ipaddr.request_ip()
     ratelimit.hit_per_ip("comments", "PRIVACY_COMMENT_LIMIT_PER_IP")
 
@@ -75,7 +81,9 @@ def comments(target: str) -> t.Any:
         )
     else:
         flash(_("Thank you. Your comment is published."), "success")
-    back = safe_target(form.next.data) or url_for(".comments", target=target)
+    back = (
+        safe_target(form.next.data) or safe_target(page.url) or url_for(".comments", target=target)
+    )
     response = current_app.make_response(redirect(thread.with_held_link(back, token, comment.id)))
     if member is None:
         assert isinstance(form, VisitorCommentForm)

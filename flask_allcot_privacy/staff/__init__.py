@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import Blueprint, Flask, Response, render_template
+from flask import Blueprint, Flask, Response
 from flask_babel import gettext as _
 
 from .. import screen_options
@@ -28,13 +28,14 @@ def _private_and_unindexed(response: Response) -> Response:
 
 @bp.errorhandler(403)
 def _forbidden(error: t.Any) -> t.Any:
-    """A clear refusal page instead of Werkzeug's bare one."""
-    body = render_template(
-        "privacy/errors/error.html",
+    """A refusal that says why (the role), instead of the general 403 page."""
+    from ..errors import error_response
+
+    return error_response(
+        403,
+        _("Your role does not reach this page. Ask an admin if your work needs it."),
         title=_("You cannot open this page"),
-        message=_("Your role does not reach this page. Ask an admin if your work needs it."),
     )
-    return body, 403
 
 
 def init_app(app: Flask) -> None:

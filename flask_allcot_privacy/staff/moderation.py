@@ -10,12 +10,13 @@ from __future__ import annotations
 import typing as t
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from .. import audit, screen_options
 from ..accounts.forms import ConfirmForm
+from ..errors import form_expired
 from ..models import Comment
 from ..state import current_db
 from . import bp
@@ -49,7 +50,7 @@ def moderation() -> t.Any:
 def _decide(comment_id: int, action: str) -> t.Any:
     """Approve or delete one held comment (POST with a CSRF token), then back to the queue."""
     if not ConfirmForm().validate_on_submit():
-        abort(400)
+        raise form_expired()
     db = current_db()
     comment = db.session.get(Comment, comment_id)
     if comment is None or not comment.is_held:
