@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test lint docs bench
+.PHONY: run test lint docs bench bench-rights
 
 $(BIN)/activate: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,7 @@ bench: $(BIN)/activate
 	@command -v wrk >/dev/null 2>&1 || apt-get install -y -qq wrk >/dev/null 2>&1 || \
 		{ echo "make bench needs wrk: apt-get install wrk (Debian), brew install wrk (macOS)"; exit 1; }
 	$(BIN)/python benchmarks/page_cost.py $(BENCH_ARGS)
+
+## Export and erasure of a member with 100,000 comments (SQLite); prints a table.
+bench-rights: $(BIN)/activate
+	$(BIN)/python benchmarks/rights_scale.py

@@ -85,7 +85,7 @@ def create_app(test_config: dict[str, t.Any] | None = None) -> Flask:
 
         celery_init_app(app)
 
-    from . import cli, views
+    from . import cli, orders, views  # noqa: F401 (orders registers its exporter and eraser)
 
     # Only the blog's posts take comments; any other target answers 404.
     privacy.comment_target(views.comment_target)

@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from . import db
 from .demo import DEMO_POSTS, DEMO_STAFF
 from .models import Post
+from .orders import add_demo_orders
 
 
 @click.command("init-db")
@@ -25,7 +26,10 @@ def init_db_command(demo: bool) -> None:
             if entry["slug"] not in existing:
                 db.session.add(Post(**entry))
                 added += 1
+        orders = add_demo_orders()
         db.session.commit()
+        if orders:
+            click.echo(f"{orders} demo order(s) added.")
     click.echo(f"Database ready; {added} demo post(s) added.")
     if demo and current_app.config["DEMO_MAIL"]:
         staff = _add_demo_staff()

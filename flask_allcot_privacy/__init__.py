@@ -25,6 +25,8 @@ from .consent import allows as consent_allows
 from .extension import Privacy
 from .marketing.subscriptions import NotSubscribed
 from .models import ROLES, User
+from .rights.registry import Erased
+from .rights.subject import Subject
 from .settings import ConfigurationError
 from .staff.guard import require_role
 from .testing import PrivacyTestClient
@@ -35,9 +37,11 @@ __all__ = [
     "CommentTarget",
     "ConfigurationError",
     "EmailTaken",
+    "Erased",
     "NotSubscribed",
     "Privacy",
     "PrivacyTestClient",
+    "Subject",
     "User",
     "UsernameTaken",
     "audit",

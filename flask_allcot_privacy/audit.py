@@ -40,6 +40,18 @@ def record_cli(action: str, *, subject_id: int | None = None, detail: str = "") 
     return _add(action, None, subject_id, f"{CLI}: {detail}" if detail else CLI, "")
 
 
+def record_for(
+    action: str, *, actor_id: int | None, subject_id: int | None = None, detail: str = ""
+) -> AuditEvent:
+    """Add an event for a known actor outside their own request; the caller commits.
+
+    For work finished after the response (an export built once the page was sent) and
+    for steps a visitor takes from an emailed link (``actor_id`` None). No IP address
+    is kept: the visitor is not staff, and the staff member's was recorded when they acted.
+    """
+    return _add(action, actor_id, subject_id, detail, "")
+
+
 def _add(
     action: str, actor_id: int | None, subject_id: int | None, detail: str, ip_address: str
 ) -> AuditEvent:

@@ -96,5 +96,25 @@ def external_base_url() -> str:
     return f"{scheme}://{server}{config.get('APPLICATION_ROOT') or ''}"
 
 
+@privacy_group.command("replay-erasures")
+def replay_erasures_command() -> None:
+    """Erase again everyone in the erasure log; run it after restoring a database backup."""
+    from .rights import erasure, erasure_log
+
+    with current_app.test_request_context(base_url=external_base_url()):
+        try:
+            count = erasure.replay_erasures()
+            unmatched = erasure_log.entries_without_key()
+        except (erasure.ErasureError, erasure_log.ErasureLogError) as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"Replayed the erasure of {count} address(es) found in the database.")
+    if unmatched:
+        click.echo(
+            f"{unmatched} log entr(y/ies) were hashed with a key no longer configured: put the "
+            "old SECRET_KEY in SECRET_KEY_FALLBACKS and run this again.",
+            err=True,
+        )
+
+
 # Commands of their own modules, attached to privacy_group when they are imported.
 from . import cli_policy  # noqa: E402, F401

@@ -29,6 +29,11 @@ from .comments.targets import Resolver as CommentTargetResolver
 from .models import Base
 from .state import EXTENSION_KEY, PrivacyState
 
+if t.TYPE_CHECKING:
+    from .rights.registry import AddressQuery
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
 
 class Privacy:
     """The privacy layer for a Flask app.
@@ -52,6 +57,10 @@ class Privacy:
     ) -> None:
         self.db = db
         self.mail = mail
+        from .rights.registry import Registry
+
+        #: The host's own exporters and erasers (see :meth:`exporter`, :meth:`eraser`).
+        self.personal_data = Registry()
         #: The host's comment target resolver, set with :meth:`comment_target`.
         self.comment_target_resolver: CommentTargetResolver | None = None
         #: Retention rules the host added, in order (see :mod:`.retention`).
@@ -61,6 +70,23 @@ class Privacy:
             share_tables(db)
         if app is not None:
             self.init_app(app)
+
+    def exporter(self, name: str, title: str) -> t.Callable[[F], F]:
+        """Register a function that yields a subject's ``name`` items for the export.
+
+        ``title`` heads them in the report. See :doc:`/export-erasure`.
+        """
+        return self.personal_data.exporter(name, title)
+
+    def eraser(
+        self, name: str, *, title: str | None = None, addresses: AddressQuery | None = None
+    ) -> t.Callable[[F], F]:
+        """Register a function that erases a subject's ``name`` data and returns ``Erased``.
+
+        ``addresses`` is a query of the addresses this data is kept under, so that
+        ``flask privacy replay-erasures`` finds people only it knows. See :doc:`/export-erasure`.
+        """
+        return self.personal_data.eraser(name, title=title, addresses=addresses)
 
     def init_app(
         self, app: Flask, *, db: SQLAlchemy | None = None, mail: Mail | None = None
@@ -149,8 +175,7 @@ class Privacy:
         # Flask-WTF's own global, as CSRFProtect would register it, for forms built by hand.
         app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
 
-        from . import accounts, cli, comments, consent, contact, marketing, staff
-        from . import requests as privacy_requests
+        from . import accounts, cli, comments, consent, contact, marketing, rights, staff
 
         parts: list[tuple[t.Any, str]] = [
             (accounts, "PRIVACY_ACCOUNTS_URL_PREFIX"),
@@ -158,7 +183,7 @@ class Privacy:
             (consent, "PRIVACY_URL_PREFIX"),
             (contact, "PRIVACY_URL_PREFIX"),
             (marketing, "PRIVACY_URL_PREFIX"),
-            (privacy_requests, "PRIVACY_URL_PREFIX"),
+            (rights, "PRIVACY_URL_PREFIX"),
             (staff, "PRIVACY_STAFF_URL_PREFIX"),
         ]
         for part, prefix_key in parts:

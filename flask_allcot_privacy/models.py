@@ -14,7 +14,7 @@ to ``db.session`` and leave the commit to their caller.
 from __future__ import annotations
 
 import typing as t
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -286,6 +286,123 @@ class AuditEvent(Base):
     detail: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ip_address: Mapped[str] = mapped_column(sa.String(45), default="")
+
+
+# --- privacy requests ---
+
+#: What a visitor may ask for (P28, P30, P31, P18); the order is the form's.
+REQUEST_TYPES = ("export", "erase", "correct", "correspondence")
+#: A request's life: pending until confirmed from the email, then confirmed until an
+#: officer (or the automatic export) completes or rejects it; unconfirmed ones expire.
+REQUEST_STATES = ("pending", "confirmed", "completed", "rejected", "expired")
+#: The states in which a request is still open: a new one of the same type reuses it.
+OPEN_REQUEST_STATES = ("pending", "confirmed")
+
+
+class PrivacyRequest(Base):
+    """A request to see, download, correct or erase one's data, and how it was answered.
+
+    No IP address or browser is stored: the confirmation from the address is the proof
+    of who asked, and rate limits count attempts without writing them down.
+    """
+
+    __tablename__ = "privacy_request"
+    __table_args__ = (
+        # The queue: open requests by deadline; and the expiry and reminder sweeps.
+        sa.Index("ix_privacy_request_state_deadline", "state", "deadline"),
+        sa.Index("ix_privacy_request_state_confirm_sent_at", "state", "confirm_sent_at"),
+        # One open request per address and type, even when two arrive at once.
+        sa.Index(
+            "uq_privacy_request_open",
+            "email_key",
+            "request_type",
+            unique=True,
+            sqlite_where=sa.text("state IN ('pending', 'confirmed')"),
+            postgresql_where=sa.text("state IN ('pending', 'confirmed')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The address as the requester typed it (normalised); all answers go there.
+    email: Mapped[str] = mapped_column(sa.String(320))
+    #: Lower-cased address, for finding the open request and the person's data.
+    email_key: Mapped[str] = mapped_column(sa.String(320), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("privacy_user.id", ondelete="SET NULL"), index=True
+    )
+    request_type: Mapped[str] = mapped_column(sa.String(20))
+    details: Mapped[str] = mapped_column(sa.Text, default="")
+    state: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When the latest confirmation email was sent; the request expires a window after it.
+    confirm_sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    #: The last business day to answer (P32), set on confirmation.
+    deadline: Mapped[date | None] = mapped_column(sa.Date)
+    completed_at: Mapped[datetime | None]
+    #: The staff member who completed or rejected it (None: the command line or automatic).
+    handled_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("privacy_user.id", ondelete="SET NULL")
+    )
+    rejection_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    #: What the officer changed for a correction request; the requester is told.
+    correction_note: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Export bookkeeping: asked for, being built (a claim), file name in PRIVACY_EXPORT_DIR,
+    #: SHA-256 of the link's secret (the secret itself is only in the email), link expiry.
+    export_requested_at: Mapped[datetime | None]
+    export_started_at: Mapped[datetime | None]
+    export_file: Mapped[str | None] = mapped_column(sa.String(100))
+    export_token_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    export_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    export_error: Mapped[str] = mapped_column(sa.String(500), default="")
+    #: Officers were reminded two business days ahead / warned the deadline passed.
+    reminder_sent_at: Mapped[datetime | None]
+    overdue_warning_sent_at: Mapped[datetime | None]
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
+
+# --- erasure log ---
+
+
+class ErasureProgress(Base):
+    """An eraser that finished within an erasure run, with what it did.
+
+    A run (one request, or one address) writes a row as each eraser commits, in the
+    same transaction as the eraser's work; a rerun after a crash skips those erasers
+    and reports their stored results. The rows go once the whole run has finished.
+    """
+
+    __tablename__ = "privacy_erasure_progress"
+    __table_args__ = (sa.UniqueConstraint("run_key", "eraser"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: ``request:<id>``, or ``address:<keyed hash>`` for an erasure without a request.
+    run_key: Mapped[str] = mapped_column(sa.String(100))
+    eraser: Mapped[str] = mapped_column(sa.String(60))
+    #: The eraser's :class:`~flask_allcot_privacy.rights.registry.Erased`, as JSON.
+    result: Mapped[dict[str, t.Any]] = mapped_column(sa.JSON)
+    finished_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ErasureLog(Base):
+    """One erased address, kept only as a keyed hash, so replay can forget it again.
+
+    ``address_hash`` is HMAC-SHA256 of the normalised address under a key derived
+    from ``SECRET_KEY``; ``key_id`` names that key, so replay knows which entries
+    an old key (in ``SECRET_KEY_FALLBACKS``) must be tried on.
+    """
+
+    __tablename__ = "privacy_erasure_log"
+    __table_args__ = (sa.UniqueConstraint("address_hash", "key_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address_hash: Mapped[str] = mapped_column(sa.String(64))
+    key_id: Mapped[str] = mapped_column(sa.String(16))
+    #: The request that asked for the erasure, if any (a number, not a foreign key:
+    #: the log may live in another database).
+    request_id: Mapped[int | None]
+    erased_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --- policy versions and breaches ---

@@ -93,6 +93,30 @@ def _rate_limit(value: t.Any) -> bool:
         return False
 
 
+def _holiday_calendar(value: t.Any) -> bool:
+    """None, or (country, subdivision-or-None); rights.init_app checks the library knows them."""
+    if value is None:
+        return True
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and (value[1] is None or isinstance(value[1], str))
+    )
+
+
+def _time_zone(value: t.Any) -> bool:
+    from zoneinfo import ZoneInfo
+
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        ZoneInfo(value)
+    except (ValueError, LookupError):
+        return False
+    return True
+
+
 #: Where outbox mail is delivered from (``PRIVACY_MAIL_DELIVERY``).
 DELIVERY_MODES = ("after_response", "cli", "celery")
 #: A claim must outlast one whole SMTP exchange: connect, EHLO, TLS, login, MAIL, RCPT, DATA...
@@ -400,6 +424,47 @@ DEFAULTS: dict[str, Setting] = {
         lambda v: (
             isinstance(v, (list, tuple)) and bool(v) and all(_int_between(1, 1000)(n) for n in v)
         ),
+    ),
+    # Privacy requests
+    "PRIVACY_REQUEST_CONFIRM_WITHIN": Setting(
+        timedelta(hours=24),
+        "a positive datetime.timedelta or a number of seconds",
+        _positive_duration,
+    ),
+    "PRIVACY_REQUEST_DEADLINE_DAYS": Setting(
+        7, "a number of business days from 1 to 90", _int_between(1, 90)
+    ),
+    "PRIVACY_HOLIDAYS": Setting(
+        ("CH", "ZG"),
+        "a (country, subdivision) pair of the holidays library such as ('CH', 'ZG'), "
+        "('DE', None) for a whole country, or None for weekends only",
+        _holiday_calendar,
+    ),
+    "PRIVACY_REQUEST_TIMEZONE": Setting(
+        "Europe/Zurich", "an IANA time zone name such as 'Europe/Zurich'", _time_zone
+    ),
+    "PRIVACY_REQUEST_AUTO_EXPORT": Setting(False, "True or False", _is_bool),
+    "PRIVACY_EXPORT_DIR": Setting(
+        None,
+        "a folder path outside the web root, or None for 'privacy-exports' in the instance folder",
+        _is_optional_str,
+    ),
+    "PRIVACY_EXPORT_EXPIRES": Setting(
+        timedelta(days=3),
+        "a positive datetime.timedelta or a number of seconds",
+        _positive_duration,
+    ),
+    # Export and erasure (rights-data)
+    "PRIVACY_ERASURE_BATCH_SIZE": Setting(
+        5000,
+        "an integer from 1 to 1000000 (rows anonymised per UPDATE statement)",
+        _int_between(1, 1_000_000),
+    ),
+    "PRIVACY_ERASURE_LOG_BIND": Setting(
+        None,
+        "a key of SQLALCHEMY_BINDS for a database the backups you restore leave alone, "
+        "or None for the app's own database",
+        _is_optional_str,
     ),
     # Policy versions and breaches
     "PRIVACY_POLICY_HISTORY": Setting(

@@ -35,6 +35,10 @@ CHANGE_EMAIL = TokenPurpose("change-email", "PRIVACY_EMAIL_CHANGE_WITHIN")
 CONSENT = TokenPurpose("consent", "PRIVACY_CONSENT_LIFETIME")
 #: Shows a comment awaiting moderation to its author, who may have no account or cookie.
 HELD_COMMENT = TokenPurpose("held-comment", "PRIVACY_HELD_COMMENT_LINK_WITHIN")
+#: Confirms a privacy request from the address it names; used once (the state moves on).
+PRIVACY_REQUEST_CONFIRM = TokenPurpose("privacy-request-confirm", "PRIVACY_REQUEST_CONFIRM_WITHIN")
+#: Downloads one request's export; bound to that request and to the secret of its latest file.
+PRIVACY_EXPORT = TokenPurpose("privacy-export", "PRIVACY_EXPORT_EXPIRES")
 
 #: Confirms a newsletter subscription (double opt-in); bound to the latest request.
 CONFIRM_SUBSCRIPTION = TokenPurpose("confirm-subscription", "PRIVACY_SUBSCRIBE_CONFIRM_WITHIN")

@@ -242,6 +242,8 @@ def app_settings(tmp_path: Path, smtp: SMTPSink | None = None) -> dict[str, t.An
         "MAIL_DEFAULT_SENDER": "site@allcot.test",
         "SERVER_NAME": HOST,
         "PRIVACY_EMAIL_ALLOW_TEST_DOMAINS": True,
+        # Export files in the test's own folder, never the repository's instance folder.
+        "PRIVACY_EXPORT_DIR": str(tmp_path / "privacy-exports"),
         **FAST_HASHING,
     }
 

@@ -7,7 +7,9 @@ instead): if a route or a field name drifts, this fails.
 
 from __future__ import annotations
 
+import io
 import typing as t
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -158,3 +160,56 @@ def test_a_visitor_and_a_member_through_the_contract(demo: Flask) -> None:
     )
     assert response.status_code in (302, 303)
     assert _outbox_link(visitor, "ann@example.test", "/account/set-password/")
+
+    # A privacy request: the contract's fields, confirmed from the link in /outbox
+    # (a GET only shows the button), answered by the demo privacy officer on the staff
+    # screens, the ZIP downloaded from the link in /outbox.
+    response = _post(
+        visitor,
+        "/privacy/request",
+        "/privacy/request",
+        email="bob@example.test",
+        request_type="export",
+        details="Everything, please.",
+    )
+    assert response.status_code in (302, 303)
+    link = _outbox_link(visitor, "bob@example.test", "/privacy/request/confirm/")
+    assert visitor.get(link).status_code == 200
+    response = _post(visitor, link, link)
+    assert response.status_code in (302, 303)
+
+    officer = t.cast(CookieCheckingClient, demo.test_client())
+    link = _outbox_link(officer, "demo-officer@example.test", "/account/set-password/")
+    _post(officer, link, link, password=PASSWORD, password_confirm=PASSWORD)
+    response = _post(
+        officer, "/account/login", "/account/login", username="demo-officer", password=PASSWORD
+    )
+    assert response.status_code == 302
+    queue = soup(officer.get("/staff/requests"))
+    request_page = str(queue.select_one("tr[data-request-id] a")["href"])
+    assert "Everything, please." in soup(officer.get(request_page)).get_text()
+    response = _post(officer, request_page, request_page, action="send_export")
+    assert response.status_code in (302, 303)
+    download = visitor.get(_outbox_link(visitor, "bob@example.test", "/privacy/export/"))
+    assert download.status_code == 200
+    assert download.headers["Content-Type"] == "application/zip"
+    assert {"index.html", "export.json"} <= set(
+        zipfile.ZipFile(io.BytesIO(download.data)).namelist()
+    )
+
+    # Copies of correspondence, answered from the command line.
+    response = _post(
+        visitor,
+        "/privacy/request",
+        "/privacy/request",
+        email="bob@example.test",
+        request_type="correspondence",
+        details="",
+    )
+    link = _outbox_link(visitor, "bob@example.test", "/privacy/request/confirm/")
+    _post(visitor, link, link)
+    runner = demo.test_cli_runner()
+    listed = runner.invoke(args=["privacy", "requests", "list"]).stdout.splitlines()
+    (request_id,) = [line.split("\t")[0] for line in listed if "\tcorrespondence\t" in line]
+    result = runner.invoke(args=["privacy", "requests", "process", request_id])
+    assert result.exit_code == 0, result.output

@@ -21,7 +21,13 @@ from flask_allcot_privacy import User, tokens
 from flask_allcot_privacy.accounts.mailings import password_link
 from flask_allcot_privacy.clock import utcnow
 from flask_allcot_privacy.marketing import subscriptions
-from flask_allcot_privacy.models import BreachIncident, BreachNotice, Comment, PolicyVersion
+from flask_allcot_privacy.models import (
+    BreachIncident,
+    BreachNotice,
+    Comment,
+    PolicyVersion,
+    PrivacyRequest,
+)
 
 from .helpers import PASSWORD, CookieCheckingClient, log_in, soup
 
@@ -52,6 +58,8 @@ VIEW_ACTIONS = {
     "comments.moderation_view",
     "directory.browse",
     "directory.search",
+    "request.view",
+    "requests.queue_view",
     "role.view",
     "roles.view",
     "breach.list_view",
@@ -147,6 +155,10 @@ def test_every_post_route_needs_its_csrf_token(
         db.session.flush()
         held = Comment(target=post.comment_target, body="Held.", status="held")
         db.session.add(held)
+        asked = PrivacyRequest(
+            email="asker@example.test", email_key="asker@example.test", request_type="export"
+        )
+        db.session.add(asked)
         incident = BreachIncident(discovered_at=utcnow(), summary="Lost a laptop.")
         db.session.add(incident)
         db.session.add(
@@ -159,9 +171,12 @@ def test_every_post_route_needs_its_csrf_token(
             "user_id": target.id,
             "comment_id": held.id,
             "target": post.comment_target,
+            "request_id": asked.id,
             "incident_id": incident.id,
             "number": 1,
         }
+        with app.test_request_context():
+            rows["confirm.token"] = tokens.make(tokens.PRIVACY_REQUEST_CONFIRM, {"rid": asked.id})
     assert log_in(client, admin.username).status_code == 302
     arguments = _arguments(app, admin, rows)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import typing as t
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -61,6 +61,41 @@ CONTEXTS: dict[str, dict[str, t.Any]] = {
         "policy_url": "https://blog.test/privacy/policy",
     },
 }
+
+#: The privacy-request emails: the request, its type, and what answering it produced.
+_PRIVACY_REQUEST = {
+    "privacy_request": SimpleNamespace(
+        id=12,
+        email="ann@example.test",
+        deadline=date(2026, 12, 11),
+        correction_note="Last name changed to Lee.",
+        rejection_reason="An open invoice dispute.",
+    ),
+    "type_label": "See and download my data",
+    "expires_at": datetime(2026, 12, 4, 12, 0, tzinfo=UTC),
+    "report": SimpleNamespace(
+        erased=[("Comments", 3)], retained=[("Consent records", "proof")], messages=["Done."]
+    ),
+    "requests": [{"id": 12, "type_label": "Erase", "deadline": date(2026, 12, 11), "link": LINK}],
+    "queue_link": LINK + "/queue",
+}
+CONTEXTS.update(
+    {
+        name: _PRIVACY_REQUEST
+        for name in (
+            "privacy_export_ready",
+            "privacy_request_already_open",
+            "privacy_request_confirm",
+            "privacy_request_corrected",
+            "privacy_request_erased",
+            "privacy_request_new_officer",
+            "privacy_request_overdue",
+            "privacy_request_received",
+            "privacy_request_rejected",
+            "privacy_request_reminder",
+        )
+    }
+)
 
 
 def email_names() -> list[str]:

@@ -19,6 +19,7 @@ INTERNAL_DOCUMENTED = (
     "flask_allcot_privacy.accounts.sessions",
     "flask_allcot_privacy.contact.correspondence",
     "flask_allcot_privacy.ipaddr",
+    "flask_allcot_privacy.rights",
     "flask_allcot_privacy.staff",
 )
 

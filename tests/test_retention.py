@@ -71,6 +71,8 @@ def test_purge_prints_one_line_per_rule_and_keeps_what_the_policy_keeps(app: Fla
         "login-sessions",
         "delivered-mail",
         "contact-messages",
+        "unconfirmed-requests",
+        "expired-exports",
     ]
     assert line_for(lines, "comment-meta") == (
         "comment-meta: skipped, off (PRIVACY_RETAIN_COMMENT_META is None): this data is kept"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typing as t
 import uuid
+from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,7 +17,14 @@ from werkzeug.routing import AnyConverter, FloatConverter, IntegerConverter, Rul
 
 from example_site import db
 from flask_allcot_privacy.clock import utcnow
-from flask_allcot_privacy.models import ROLES, BreachIncident, Comment, PolicyVersion, User
+from flask_allcot_privacy.models import (
+    ROLES,
+    BreachIncident,
+    Comment,
+    PolicyVersion,
+    PrivacyRequest,
+    User,
+)
 from flask_allcot_privacy.staff.guard import require_role
 
 from .helpers import CookieCheckingClient, log_in, soup
@@ -79,6 +87,15 @@ def existing_rows(app: Flask, make_member: t.Callable[..., User]) -> dict[str, t
     with app.app_context():
         held = Comment(target="post:1", body="Held.", author_email="a@example.test", status="held")
         db.session.add(held)
+        # A confirmed privacy request, which the matrix's POST rejects with a reason.
+        privacy_request = PrivacyRequest(
+            email="asker@example.test",
+            email_key="asker@example.test",
+            request_type="export",
+            state="confirmed",
+            deadline=date.today(),
+        )
+        db.session.add(privacy_request)
         incident = BreachIncident(discovered_at=utcnow(), summary="A laptop was lost.")
         db.session.add(incident)
         db.session.add(
@@ -88,6 +105,7 @@ def existing_rows(app: Flask, make_member: t.Callable[..., User]) -> dict[str, t
         return {
             "user_id": target.id,
             "comment_id": held.id,
+            "request_id": privacy_request.id,
             "incident_id": incident.id,
             "number": 1,
         }
@@ -102,6 +120,9 @@ POST_FIELDS = {
     "discovered_at": "2026-01-01T09:00",
     "notified_at": "2026-01-02T09:00",
     "how": "The authority's online form.",
+    # The privacy request's page: reject it, with a reason.
+    "action": "reject",
+    "reason": "Test.",
 }
 
 

@@ -52,6 +52,7 @@ from . import (  # noqa: E402, F401
     consent_records,
     moderation,
     policy_versions,
+    requests,
     roles,
     views,
 )

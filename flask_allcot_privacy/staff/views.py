@@ -82,4 +82,16 @@ def _counts() -> list[dict[str, t.Any]]:
                 ),
             }
         )
+        # The privacy-request queue: open requests and the nearest answer deadline (P32).
+        from .requests import open_summary
+
+        open_count, nearest = open_summary()
+        counts.append(
+            {
+                "label": _("Open privacy requests"),
+                "value": open_count,
+                "url": url_for("privacy_staff.requests"),
+                "deadline": nearest,
+            }
+        )
     return counts
