@@ -48,6 +48,11 @@ class Order(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+#: Orders are financial records: ``flask privacy purge`` deletes them after
+#: ``PRIVACY_RETAIN_FINANCIAL_RECORDS`` (10 years, P25), and not before.
+privacy.financial_records("orders", Order.created_at)
+
+
 def _customer_orders(subject: Subject) -> sa.ColumnElement[bool]:
     by_email = Order.email == subject.email
     if subject.user_id is None:

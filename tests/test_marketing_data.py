@@ -161,3 +161,31 @@ def test_a_hosts_csrf_protect_lets_the_one_click_post_through(tmp_path: t.Any) -
     with host.app_context():
         assert host_db.session.scalar(sa.select(Subscription.status)) == "unsubscribed"
         host_db.engine.dispose()
+
+
+def test_a_privacy_request_exports_and_erases_a_visitors_subscription_P20_P30(
+    app: Flask, client: CookieCheckingClient, smtp: SMTPSink, tmp_path: t.Any
+) -> None:
+    """The rights registry's marketing exporter and eraser cover the subscription table."""
+    import json
+    import zipfile
+
+    from flask_allcot_privacy.rights.erasure import erase
+    from flask_allcot_privacy.rights.export import write_export
+    from flask_allcot_privacy.rights.subject import Subject
+
+    subscribe_visitor(client, smtp, "cy@example.test", tracking=True)
+    _add_events(app, "cy@example.test", 2)
+    with app.app_context():
+        write_export(Subject.for_email("cy@example.test"), tmp_path / "cy.zip")
+    with zipfile.ZipFile(tmp_path / "cy.zip") as archive:
+        data = json.loads(archive.read("export.json"))
+    (group,) = [g for g in data["groups"] if g["name"] == "marketing"]
+    kinds = [item["kind"] for item in group["items"]]
+    assert kinds == ["marketing_subscription", "marketing_click", "marketing_click"]
+    with app.app_context():
+        erase(Subject.for_email("cy@example.test"))
+        db.session.commit()
+    assert subscription(app, "cy@example.test") is None
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MailEvent)) == 0

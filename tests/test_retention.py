@@ -73,6 +73,7 @@ def test_purge_prints_one_line_per_rule_and_keeps_what_the_policy_keeps(app: Fla
         "contact-messages",
         "unconfirmed-requests",
         "expired-exports",
+        "orders",
     ]
     assert line_for(lines, "comment-meta") == (
         "comment-meta: skipped, off (PRIVACY_RETAIN_COMMENT_META is None): this data is kept"
@@ -237,7 +238,9 @@ def test_the_extensions_packages_add_built_in_rules(
         return 0 if dry_run else 3
 
     lines = purge(app)
-    assert [line.split(":")[0] for line in lines][-1] == "unconfirmed-requests"
+    # Built-in rules run first, then the host's (the example site's orders).
+    names = [line.split(":")[0] for line in lines]
+    assert names[-2:] == ["unconfirmed-requests", "orders"]
     assert "changed 3 row(s)" in line_for(lines, "unconfirmed-requests")
     assert "would change 0 row(s)" in line_for(purge(app, "--dry-run"), "unconfirmed-requests")
 
@@ -283,3 +286,27 @@ def test_deleting_delivered_mail_keeps_when_each_breach_notice_was_delivered(
         notice = db.session.scalars(sa.select(BreachNotice)).one()
         assert notice.notified_at is not None
         assert notice.message_id is None
+
+
+def test_the_example_sites_orders_are_financial_records_kept_ten_years_P25(app: Flask) -> None:
+    """P25: the blog's orders (invoices) are deleted by purge only after ten years."""
+    from decimal import Decimal
+
+    from example_site.orders import Order
+
+    def order(age: timedelta, invoice: str) -> Order:
+        return Order(
+            email="ann@example.test",
+            item="Mug",
+            amount=Decimal("12.00"),
+            invoice_number=invoice,
+            created_at=utcnow() - age,
+        )
+
+    add(app, order(3660 * DAY, "INV-OLD"), order(3640 * DAY, "INV-YOUNG"))
+    assert "would change 1 row(s)" in line_for(purge(app, "--dry-run"), "orders")
+    assert "changed 1 row(s)" in line_for(purge(app), "orders")
+    assert "changed 0 row(s)" in line_for(purge(app), "orders"), "idempotent"
+    with app.app_context():
+        kept = db.session.scalars(sa.select(Order.invoice_number)).all()
+    assert kept == ["INV-YOUNG"]

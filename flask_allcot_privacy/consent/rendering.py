@@ -53,7 +53,7 @@ def head() -> Markup:
         return Markup(_render_head(consent))  # noqa: S704  # nosec B704
     key = ("head", fragments.page_key(), consent.decided, consent.granted)
     # Rendered by a template with autoescape on: safe to mark as markup.
-    return fragments.cached(key, lambda: Markup(_render_head(consent)))  # noqa: S704
+    return fragments.cached(key, lambda: Markup(_render_head(consent)))  # noqa: S704  # nosec B704
 
 
 def _render_head(consent: choice.Consent) -> str:
@@ -109,10 +109,10 @@ def banner() -> Markup:
         return assets
     before, after = fragments.cached(("banner", fragments.page_key()), _render_banner)
     if after is None:  # an overriding template without the "next" field
-        return Markup(f"{assets}{before}")  # noqa: S704
+        return Markup(f"{assets}{before}")  # noqa: S704  # nosec B704
     here = request.full_path.rstrip("?") if request.method == "GET" else ""
     # An autoescaped template, and the page's address escaped for its attribute.
-    return Markup(f"{assets}{before}{escape(here)}{after}")  # noqa: S704
+    return Markup(f"{assets}{before}{escape(here)}{after}")  # noqa: S704  # nosec B704
 
 
 def _render_banner() -> tuple[str, str | None]:

@@ -141,26 +141,33 @@ def erase_account(subject: Subject) -> Erased:
 
 @registry.exporter("marketing", _title("Marketing email"))
 def export_marketing(subject: Subject) -> Iterator[Mapping[str, t.Any]]:
-    """Whether the member agreed to marketing email, and since when."""
-    if subject.user_id is None:
-        return
-    yield from _stream(
-        sa.select(User.marketing_opt_in, User.marketing_opt_in_at).where(User.id == subject.user_id)
-    )
+    """The member's marketing choice, then the address's subscription and its opens/clicks."""
+    from ..marketing.subscriptions import subscription_export_items
+
+    if subject.user_id is not None:
+        yield from _stream(
+            sa.select(User.marketing_opt_in, User.marketing_opt_in_at).where(
+                User.id == subject.user_id
+            )
+        )
+    yield from subscription_export_items(subject.email)
 
 
 @registry.eraser("marketing")
 def erase_marketing(subject: Subject) -> Erased:
-    """Withdraw the member's marketing subscription."""
-    if subject.user_id is None:
-        return Erased()
-    changed = _session().execute(
-        sa.update(User)
-        .where(User.id == subject.user_id, User.marketing_opt_in.is_(True))
-        .values(marketing_opt_in=False, marketing_opt_in_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    return Erased(removed=_rows(changed))
+    """Withdraw the marketing subscription: the member's choice, the address's row, tracking."""
+    from ..marketing.subscriptions import erase_subscription
+
+    removed = 0
+    if subject.user_id is not None:
+        changed = _session().execute(
+            sa.update(User)
+            .where(User.id == subject.user_id, User.marketing_opt_in.is_(True))
+            .values(marketing_opt_in=False, marketing_opt_in_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        removed += _rows(changed)
+    return Erased(removed=removed + erase_subscription(subject.email))
 
 
 # --- login sessions ----------------------------------------------------------------

@@ -27,6 +27,14 @@ from ..state import current_db
 from . import bp
 from .guard import require_role
 from .pagination import page_number, paginate
+from .screens import describe
+
+describe(
+    "privacy_staff.breaches",
+    _l("Breaches"),
+    _l("Record a breach and notify those affected within 48 hours."),
+    before="privacy_staff.roles",
+)
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M"
 MAX_ID = "9223372036854775807"

@@ -24,6 +24,14 @@ from ..models import PolicyVersion
 from ..state import current_db
 from . import bp
 from .guard import require_role
+from .screens import describe
+
+describe(
+    "privacy_staff.policy_versions",
+    _l("Policy versions"),
+    _l("Publish a new version of the privacy policy and announce it."),
+    before="privacy_staff.roles",
+)
 
 
 class PublishForm(PrivacyForm):

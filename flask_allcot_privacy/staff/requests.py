@@ -23,6 +23,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import audit, screen_options
@@ -37,6 +38,14 @@ from ..state import current_db
 from . import bp
 from .guard import require_role
 from .pagination import page_number, paginate
+from .screens import describe
+
+describe(
+    "privacy_staff.requests",
+    _l("Privacy requests"),
+    _l("Work the queue of export, erasure and correction requests before their deadline."),
+    before="privacy_staff.consent_records",
+)
 
 #: The queue's filters: open (the default) or one state.
 FILTERS = ("open", *REQUEST_STATES)

@@ -9,7 +9,15 @@ from flask import Flask
 
 from example_site import db
 from example_site.models import Post
-from flask_allcot_privacy.models import ROLES, Comment, User
+from flask_allcot_privacy.clock import utcnow
+from flask_allcot_privacy.models import (
+    ROLES,
+    BreachIncident,
+    Comment,
+    PolicyVersion,
+    PrivacyRequest,
+    User,
+)
 
 from ..helpers import CookieCheckingClient, log_in
 
@@ -38,6 +46,21 @@ def seeded(app: Flask, make_member: t.Callable[..., User]) -> dict[str, User]:
                 user_agent="test",
                 status="approved",
             )
+        )
+        # A row behind each id a staff URL takes (the sample id is 1), so a forged POST
+        # reaches its form's CSRF check instead of stopping at "not found".
+        db.session.add(
+            PrivacyRequest(
+                email="asker@example.test",
+                email_key="asker@example.test",
+                request_type="export",
+                state="confirmed",
+                deadline=utcnow().date(),
+            )
+        )
+        db.session.add(BreachIncident(discovered_at=utcnow(), summary="A laptop was lost."))
+        db.session.add(
+            PolicyVersion(number=1, summary="First.", text="", digest="d", cookie_digest="c")
         )
         db.session.commit()
     return people

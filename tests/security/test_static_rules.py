@@ -32,6 +32,8 @@ SAFE_FILTERS = {
 MARKUP_CALLS = {
     "comments/bodies.py": "nh3 has just removed every tag and attribute not allowed",
     "comments/thread.py": "an autoescaped template's output",
+    "consent/fragments.py": "an autoescaped template's output, cached per locale",
+    "rights/export.py": "report rows escaped with markupsafe.escape when spooled",
     "consent/rendering.py": "autoescaped templates' output; the host's own inline code",
     "marketing/tracking.py": "escaped markup whose new attribute values are escaped too",
 }
