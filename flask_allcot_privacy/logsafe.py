@@ -33,6 +33,10 @@ def network_of(address: str) -> str:
         parsed = ipaddress.ip_address(address)
     except ValueError:
         return address
+    if parsed.is_loopback or parsed.is_unspecified:
+        # This machine's own addresses are no visitor's: the server's "Running on
+        # http://127.0.0.1:5000" line must stay usable.
+        return address
     bits = 24 if parsed.version == 4 else 48
     return str(ipaddress.ip_network((parsed, bits), strict=False))
 

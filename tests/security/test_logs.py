@@ -100,3 +100,12 @@ def test_visitor_text_is_one_printable_line(typed: str) -> None:
 
 def test_redaction_leaves_ordinary_text_alone() -> None:
     assert redact("audit directory.search by 3 on 7") == "audit directory.search by 3 on 7"
+
+
+def test_the_servers_own_loopback_address_is_not_redacted() -> None:
+    """The development server's "Running on" line stays a working address."""
+    from flask_allcot_privacy.logsafe import redact
+
+    assert redact("Running on http://127.0.0.1:5000") == "Running on http://127.0.0.1:5000"
+    assert redact("Running on http://0.0.0.0:5000") == "Running on http://0.0.0.0:5000"
+    assert redact("from 203.0.113.9") == "from 203.0.113.0/24"
