@@ -154,7 +154,9 @@ def request_detail(request_id: int) -> t.Any:
         return _page(privacy_request)
     action = request.form.get("action", "")
     if action not in ACTIONS:
-        abort(400)
+        # A forged or mangled button (a file, an unknown name): the page again, saying so.
+        message = _("Choose one of the buttons on this page.")
+        return _page(privacy_request, 400, action_error=message)
     forms: dict[str, t.Any] = {}
     if action == "complete":
         form: t.Any = NoteForm()
