@@ -129,17 +129,32 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(CSRFError, _csrf_error)
 
 
-def token_problem(error: tokens.TokenError) -> tuple[str, int]:
-    """A page that says why an emailed link cannot be used, and offers a new one."""
+def token_problem(
+    error: tokens.TokenError,
+    *,
+    offer: str | None = None,
+    link: tuple[str, str] | None = None,
+    used: str | None = None,
+) -> tuple[str, int]:
+    """A page that says why an emailed link cannot be used, and offers a new one.
+
+    :param offer: the sentence after the reason (default: ask for a new password link).
+    :param link: the ``(url, label)`` of the way to a new link.
+    :param used: what to say of a used link, where the default does not fit.
+    """
     messages = {
         "expired": _("This link has expired."),
-        "used": _("This link was already used, or a newer one was sent."),
+        "used": used or _("This link was already used, or a newer one was sent."),
         "invalid": _("This link is not valid. Check that you copied all of it."),
     }
+    if offer is None:
+        offer = _("You can ask for a new link below.")
+    if link is None:
+        link = (url_for("privacy_accounts.reset_password"), _("Send me a new link"))
     body = render_template(
         "privacy/errors/error.html",
         title=_("This link cannot be used"),
-        message=messages[error.reason] + " " + _("You can ask for a new link below."),
-        link=(url_for("privacy_accounts.reset_password"), _("Send me a new link")),
+        message=f"{messages[error.reason]} {offer}".strip(),
+        link=link,
     )
     return body, 410 if error.reason in ("expired", "used") else 400

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 
 from .. import outbox, ratelimit, tokens
 from ..accounts.forms import ConfirmForm
+from ..errors import token_problem
 from ..models import MailEvent, Subscription
 from ..state import current_db
 from . import bp, subscriptions, tracking
@@ -75,18 +76,12 @@ def subscribe_sent() -> str:
 
 
 def _link_problem(error: tokens.TokenError) -> tuple[str, int]:
-    messages = {
-        "expired": _("This link has expired."),
-        "used": _("A newer confirmation link was sent; please use that one."),
-        "invalid": _("This link is not valid. Check that you copied all of it."),
-    }
-    body = render_template(
-        "privacy/errors/error.html",
-        title=_("This link cannot be used"),
-        message=messages[error.reason],
+    return token_problem(
+        error,
+        offer="",
         link=(url_for(".subscribe"), _("Subscribe to the newsletter")),
+        used=_("A newer confirmation link was sent; please use that one."),
     )
-    return body, 410 if error.reason in ("expired", "used") else 400
 
 
 @bp.route("/subscribe/confirm/<token>", methods=["GET", "POST"])

@@ -24,6 +24,7 @@ from flask_login import current_user
 from .. import ratelimit, tokens
 from ..accounts.forms import ConfirmForm
 from ..clock import utcnow
+from ..errors import token_problem
 from ..models import REQUEST_TYPES
 from ..state import current_db
 from . import bp, export_jobs, workflow
@@ -67,18 +68,12 @@ def request_sent() -> str:
 
 def _link_problem(error: tokens.TokenError) -> tuple[str, int, dict[str, str]]:
     """A page that says why a request link cannot be used, and offers a new request."""
-    messages = {
-        "expired": _("This link has expired."),
-        "used": _("This link was already used, or a newer one was sent."),
-        "invalid": _("This link is not valid. Check that you copied all of it."),
-    }
-    body = render_template(
-        "privacy/errors/error.html",
-        title=_("This link cannot be used"),
-        message=messages[error.reason] + " " + _("You can make a new request below."),
+    body, status = token_problem(
+        error,
+        offer=_("You can make a new request below."),
         link=(url_for(".request_form"), _("Make a new request")),
     )
-    return body, 410 if error.reason in ("expired", "used") else 400, PRIVATE_HEADERS
+    return body, status, PRIVATE_HEADERS
 
 
 @bp.route("/request/confirm/<token>", methods=["GET", "POST"])
