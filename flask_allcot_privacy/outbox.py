@@ -285,21 +285,36 @@ def deliver_after_request(response: Response) -> Response:
     page takes says nothing about whether it sent mail (which would tell whether an
     account exists).
     """
+    if response.status_code >= 500:
+        g.pop("_privacy_queued_mail", None)
+        return response
     queued = g.pop("_privacy_queued_mail", None)
-    if not queued or response.status_code >= 500:
+    if not queued or current_app.config["PRIVACY_MAIL_DELIVERY"] == "cli":
         return response
-    delivery = current_app.config["PRIVACY_MAIL_DELIVERY"]
-    if delivery == "cli":
-        return response
-    on = "celery" if delivery == "celery" else "thread"
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def hand_over() -> None:
         with app.app_context():
-            background.submit("privacy.deliver_outbox", queued, on=on)
+            _dispatch(queued)
 
     response.call_on_close(hand_over)
     return response
+
+
+def deliver_queued() -> None:
+    """Hand over the mail queued in this app context, for work done outside a request.
+
+    A background job that queues mail calls it after its commit (no ``after_request``
+    runs there). Under ``after_response`` it goes to the background thread's queue.
+    """
+    queued = g.pop("_privacy_queued_mail", None)
+    if queued and current_app.config["PRIVACY_MAIL_DELIVERY"] != "cli":
+        _dispatch(queued)
+
+
+def _dispatch(ids: list[int]) -> None:
+    on = "celery" if current_app.config["PRIVACY_MAIL_DELIVERY"] == "celery" else "thread"
+    background.submit("privacy.deliver_outbox", ids, on=on)
 
 
 def init_app(app: Flask) -> None:

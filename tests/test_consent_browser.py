@@ -240,7 +240,6 @@ def test_a_banner_painted_while_it_arrives_does_not_grow(
     assert (shifts["total"], shifts["moved"]) == (0, [])
 
 
-
 EQUAL_STYLE = (
     "font-family",
     "font-size",

@@ -16,12 +16,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import cookies, outbox, ratelimit, signals, single_use, tokens
+from .. import cookies, outbox, ratelimit, signals, tokens
 from ..errors import form_expired, token_problem
 from ..models import User
 from ..redirects import safe_target
 from ..state import current_db
-from . import bp, passwords, service, sessions
+from . import bp, passwords, resets, service, sessions
 from .forms import (
     ConfirmForm,
     LoginForm,
@@ -29,7 +29,6 @@ from .forms import (
     ResetPasswordForm,
     SetPasswordForm,
 )
-from .mailings import send_password_link, stand_in
 
 TEST_COOKIE_VALUE = "1"
 
@@ -126,16 +125,9 @@ def reset_password() -> t.Any:
     # Per address too, known or not (so the limit reveals nothing), so nobody can keep
     # voiding someone's reset links by asking for new ones.
     ratelimit.hit("email-address", "PRIVACY_EMAIL_LIMIT_PER_ADDRESS", form.email.data.lower())
-    user = service.find_by_email(form.email.data)
-    known = user is not None and user.erased_at is None
-    # One code path for every address, so the answer's timing reveals no account: the
-    # same UPDATE, link and email either way (no password hashing on either path); only
-    # a member's email is stored and sent. The stand-in's UPDATE matches no row.
-    target = user if known and user is not None else stand_in(form.email.data)
-    single_use.increment(target, "credential_version")  # a newer link voids the older ones
-    send_password_link(target, reason="reset", deliver=known)
-    current_db().session.commit()
-    return redirect(url_for(".check_email"))
+    # The lookup, the new link and the email wait until this answer is sent, the same
+    # for every address, so neither the answer nor its timing tells who has an account.
+    return resets.send_after(redirect(url_for(".check_email")), form.email.data)
 
 
 def _login_page(form: LoginForm | None, status: int = 200) -> Response:

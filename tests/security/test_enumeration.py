@@ -4,15 +4,18 @@ for known and unknown accounts: status, body, headers, cookies, and the work don
 from __future__ import annotations
 
 import re
+import threading
 import typing as t
 from collections import Counter
 
 import argon2
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
+from example_site import db
 from flask_allcot_privacy import outbox, tokens
-from flask_allcot_privacy.models import User
+from flask_allcot_privacy.models import OutboxMessage, User
 
 from ..helpers import PASSWORD, CookieCheckingClient, log_in, main_text, soup
 
@@ -76,12 +79,14 @@ def test_login_answers_alike_for_a_wrong_password_and_an_unknown_name(
 
 @pytest.fixture
 def work(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Counts of the costly steps a request takes: hashing, tokens, email rendering."""
+    """Counts of the costly steps a request takes (on its own thread): hashes, tokens, emails."""
     counts: Counter[str] = Counter()
+    here = threading.get_ident()
 
     def counting(name: str, original: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
         def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
-            counts[name] += 1
+            if threading.get_ident() == here:  # the request's thread, not the background
+                counts[name] += 1
             return original(*args, **kwargs)
 
         return wrapper
@@ -97,25 +102,54 @@ def work(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return counts
 
 
-def test_reset_does_the_same_work_for_a_known_and_an_unknown_address(
+@pytest.fixture
+def request_sql(app: Flask) -> t.Iterator[list[tuple[bool, str]]]:
+    """Each SQL statement run, and whether on the test's own thread (the request)."""
+    seen: list[tuple[bool, str]] = []
+    here = threading.get_ident()
+
+    def record(conn: t.Any, cursor: t.Any, statement: str, *args: t.Any) -> None:
+        seen.append((threading.get_ident() == here, statement))
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def test_reset_answers_before_any_per_account_work(
+    app: Flask,
     client_as: t.Callable[[str], CookieCheckingClient],
     seeded: dict[str, User],
     work: Counter[str],
+    request_sql: list[tuple[bool, str]],
 ) -> None:
-    """Finding 1 of issue #14: the decoy hash ran for unknown addresses only, so timing
-    told them apart. Now both paths make a link and render the email, and neither hashes."""
+    """Finding 1 of issue #14: a member's answer took longer (first the decoy hash, then the
+    stored email). Now the answer is sent before the address is even looked up: the
+    request runs the same SQL for both, none of it on accounts, and makes no link."""
     client = client_as("anonymous")
     page = client.get("/account/reset-password")
     token = str(soup(page).select_one("input[name=csrf_token]")["value"])
     seen = []
     for address in (seeded["member"].email, "nobody@example.test"):
         work.clear()
+        request_sql.clear()
         response = client.post(
             "/account/reset-password", data={"csrf_token": token, "email": address}
         )
         assert response.status_code == 302
-        seen.append(dict(work))
-    assert seen[0] == seen[1] == {"token": 1, "render": 1}
+        in_request = [sql for on_request, sql in request_sql if on_request]
+        afterwards = [sql for on_request, sql in request_sql if not on_request]
+        assert any("FROM privacy_user" in sql for sql in afterwards), "looked up afterwards"
+        seen.append((in_request, work["token"], work["argon2"]))
+    assert seen[0] == seen[1]
+    assert not [sql for sql in seen[0][0] if "privacy_user" in sql]
+    assert seen[0][1:] == (0, 0), "no link is made, no password hashed, before the answer"
+    # The work was done after the answer: the member has their link, the stranger nothing.
+    with app.app_context():
+        sent = db.session.scalars(sa.select(OutboxMessage.recipients)).all()
+    assert sent == [[seeded["member"].email]]
 
 
 def test_login_does_one_hash_check_for_known_and_unknown_names(
