@@ -16,6 +16,8 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the example site
+
 from example_site import create_app, db
 from flask_allcot_privacy import background
 from flask_allcot_privacy.accounts import service
