@@ -48,6 +48,8 @@ def create_app(test_config: dict[str, t.Any] | None = None) -> Flask:
     app.config.from_mapping(
         # Relative to the instance folder, which Flask-SQLAlchemy creates if needed.
         SQLALCHEMY_DATABASE_URI="sqlite:///example.sqlite",
+        # An SQL error in a log never quotes its values (addresses, hashes).
+        SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": True},
         # Demo mode: mail is kept in the outbox and shown at /outbox instead of sent.
         DEMO_MAIL=True,
         # Demo mode shows every email, password links included, at /outbox: it refuses

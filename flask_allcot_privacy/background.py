@@ -23,7 +23,6 @@ Adding a job (export building, say)::
 from __future__ import annotations
 
 import atexit
-import logging
 import os
 import threading
 import typing as t
@@ -31,9 +30,11 @@ from collections import deque
 
 from flask import Flask, current_app
 
+from . import logsafe
+
 __all__ = ["JOBS", "job", "mode", "run", "submit", "wait_idle"]
 
-log = logging.getLogger(__name__)
+log = logsafe.logger(__name__)
 
 Job = t.Callable[..., t.Any]
 

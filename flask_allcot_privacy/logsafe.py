@@ -4,7 +4,10 @@
 and Unicode separator characters) so one request cannot forge a second log line.
 :class:`RedactingFilter`, installed on the app's logger and on Werkzeug's request log,
 replaces the token of an emailed link in a logged path (``/account/set-password/<token>``)
-with ``[token]`` and shortens IP addresses to their network (``203.0.113.0/24``).
+with ``[token]``, a password hash with ``[password hash]``, and shortens IP addresses to
+their network (``203.0.113.0/24``), in the message and in a logged exception's traceback
+(an SQL error quotes its parameters). The extension's own modules log through
+:func:`logger`, which installs it: a filter on the app's logger does not see its children.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from flask import Flask
 #: Long URL-safe runs as itsdangerous makes them (payload.timestamp.signature).
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}")
 _IPV4 = re.compile(r"(?<![\d.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\d.])")
+_PASSWORD_HASH = re.compile(r"\$argon2(?:id|i|d)\$[^\s'\",)\]]+")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}(?![\w:])")
 
 
@@ -44,19 +48,39 @@ def network_of(address: str) -> str:
 def redact(text: str) -> str:
     """``text`` with tokens replaced and IP addresses cut to their network."""
     text = _TOKEN.sub("[token]", text)
+    text = _PASSWORD_HASH.sub("[password hash]", text)
     text = _IPV4.sub(lambda m: network_of(m.group(0)), text)
     return _IPV6.sub(lambda m: network_of(m.group(0)), text)
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrite each record's message with :func:`redact` (arguments merged in first)."""
+    """Rewrite each record's message and traceback with :func:`redact`.
+
+    The arguments are merged into the message first. The traceback is formatted here and
+    kept as ``exc_text``, which :class:`logging.Formatter` prints instead of formatting
+    the exception again.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True
+
+
+_TRACEBACKS = logging.Formatter()
+
+
+def logger(name: str) -> logging.Logger:
+    """The logger ``name`` (a module's ``__name__``), with the redacting filter on it."""
+    found = logging.getLogger(name)
+    _install(found)
+    return found
 
 
 def _install(logger: logging.Logger) -> None:

@@ -12,7 +12,6 @@ so several processes never send the same message twice.
 
 from __future__ import annotations
 
-import logging
 import typing as t
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,7 +21,7 @@ from flask import Flask, Response, current_app, g
 from flask_mail import Message
 from sqlalchemy.orm import Session
 
-from . import background, smtp
+from . import background, logsafe, smtp
 from .clock import utcnow
 from .models import OutboxMessage
 
@@ -31,7 +30,7 @@ __all__ = ["DeliveryReport", "deliver_due", "queue", "queue_copies", "queue_each
 if t.TYPE_CHECKING:
     from .state import PrivacyState
 
-log = logging.getLogger(__name__)
+log = logsafe.logger(__name__)
 
 CATEGORIES = ("system", "marketing")
 #: The longest wait between two attempts, however many have failed.

@@ -13,19 +13,18 @@ unsubscribe footer (P22) and, when allowed, the tracking (P23).
 
 from __future__ import annotations
 
-import logging
 import typing as t
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request, url_for
 from jinja2 import TemplateNotFound
 
-from .. import outbox
+from .. import logsafe, outbox
 from ..models import MarketingCampaign, OutboxMessage, Subscription
 from ..state import current_db
 from . import subscriptions, tracking
 
-log = logging.getLogger(__name__)
+log = logsafe.logger(__name__)
 
 
 class MissingUnsubscribeLink(LookupError):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import os
 import secrets
 import typing as t
@@ -27,14 +26,14 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, request, url_for
 
-from .. import outbox, tokens
+from .. import logsafe, outbox, tokens
 from ..clock import utcnow
 from ..models import PrivacyRequest
 from ..state import current_db
 from . import workflow
 from .workflow import Actor, RequestStateError
 
-log = logging.getLogger(__name__)
+log = logsafe.logger(__name__)
 
 #: A claimed build not finished after this long is taken to have crashed; another may retry.
 BUILD_CLAIM_FOR = timedelta(minutes=30)

@@ -8,7 +8,6 @@ conditional ``UPDATE ... RETURNING``, so the other run finds nothing left to cla
 
 from __future__ import annotations
 
-import logging
 import typing as t
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,12 +15,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import url_for
 
-from .. import outbox
+from .. import logsafe, outbox
 from ..models import PrivacyRequest
 from ..state import current_db
 from . import deadlines, workflow
 
-log = logging.getLogger(__name__)
+log = logsafe.logger(__name__)
 
 
 @dataclass

@@ -7,8 +7,12 @@ import logging
 import typing as t
 
 import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
 from flask import Flask
 
+from example_site import db
+from flask_allcot_privacy import background
 from flask_allcot_privacy.logsafe import redact, visitor_text
 from flask_allcot_privacy.models import User
 
@@ -86,6 +90,50 @@ def test_a_request_log_line_holds_no_token_and_no_full_ip(
     assert "203.0.113.0/24" in logged
     assert "2001:db8:1:2:3:4:5:6" not in logged
     assert "2001:db8:1::/48" in logged
+
+
+@background.job("tests.failing_insert")
+def _failing_insert(ip: str, password_hash: str, token: str) -> None:
+    """A job whose SQL fails: SQLAlchemy's error quotes the statement's parameters."""
+    db.session.execute(
+        sa.text("INSERT INTO no_such_table VALUES (:ip, :hash, :token)"),
+        {"ip": ip, "hash": password_hash, "token": token},
+    )
+
+
+#: The example site hides SQL parameters; a host that does not gets the filter alone.
+@pytest.mark.parametrize("extra_config", [{"SQLALCHEMY_ENGINE_OPTIONS": {}}])
+def test_a_failed_jobs_traceback_holds_no_secret(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A background job's traceback is logged: the SQL parameters it quotes are redacted."""
+    caplog.set_level(logging.INFO)
+    password_hash = PasswordHasher().hash(NEW_PASSWORD)
+    token = "eyJ1aWQiOjEsInN0YW1wIjoiMTIzIn0.aW5KUA.x2XhVuJ1cQ6JqN5o0kQpYqJ7m3c"
+    with app.app_context():
+        background.submit("tests.failing_insert", VISITOR_IP, password_hash, token, on="thread")
+        assert background.wait_idle(30)
+    [failure] = [r for r in caplog.records if r.name == "flask_allcot_privacy.background"]
+    assert failure.exc_info, "the traceback is logged"
+    logged = caplog.text  # as the log handler formats it, traceback included
+    assert "no_such_table" in logged
+    assert "Traceback" in logged
+    for secret in (VISITOR_IP, password_hash, token):
+        assert secret not in logged
+    assert "[password hash]" in logged
+    assert "[token]" in logged
+    assert "203.0.113.0/24" in logged, "the parameters were quoted, and redacted"
+
+
+def test_the_example_sites_sql_errors_quote_no_values(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    with app.app_context():
+        background.submit("tests.failing_insert", VISITOR_IP, "hash", "token", on="thread")
+        assert background.wait_idle(30)
+    assert "no_such_table" in caplog.text
+    assert "SQL parameters hidden" in caplog.text
 
 
 @pytest.mark.parametrize(
