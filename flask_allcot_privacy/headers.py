@@ -14,9 +14,12 @@ directive) or turn every header off with ``PRIVACY_SECURITY_HEADERS = False``.
 from __future__ import annotations
 
 import secrets
+import typing as t
 
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_login import current_user
+
+from .state import state_for
 
 #: The blueprints whose pages are the extension's own.
 OWN_BLUEPRINTS = frozenset(
@@ -85,15 +88,31 @@ def csp_nonce() -> str:
 
 
 def policy(nonce: str) -> str:
-    """The Content-Security-Policy header value for an extension page."""
+    """The Content-Security-Policy header value for an extension page.
+
+    Built once per process from the settings it reads (again when one of them is given
+    a new value), with a slot for each response's nonce.
+    """
     config = current_app.config
+    inputs = (config["PRIVACY_ANALYTICS_ID"], config["PRIVACY_CONTENT_SECURITY_POLICY"])
+    derived = state_for(current_app).derived
+    kept = derived.get("csp")
+    if kept is None or kept[0] != inputs:
+        kept = derived["csp"] = (inputs, _policy_with_slot(*inputs))
+    return t.cast(str, kept[1]).replace(_NONCE_SLOT, nonce)
+
+
+_NONCE_SLOT = "{nonce}"
+
+
+def _policy_with_slot(analytics_id: str | None, extra: dict[str, list[str]]) -> str:
     directives = {name: list(sources) for name, sources in BASE_POLICY.items()}
-    directives["script-src"].append(f"'nonce-{nonce}'")
-    extras = [config["PRIVACY_CONTENT_SECURITY_POLICY"]]
-    if config["PRIVACY_ANALYTICS_ID"]:
+    directives["script-src"].append(f"'nonce-{_NONCE_SLOT}'")
+    extras = [extra]
+    if analytics_id:
         extras.insert(0, ANALYTICS_SOURCES)
-    for extra in extras:
-        for name, sources in extra.items():
+    for each in extras:
+        for name, sources in each.items():
             for source in sources:
                 if source not in directives.setdefault(name, []):
                     directives[name].append(source)

@@ -48,12 +48,30 @@ def head() -> Markup:
         return _NOTHING  # an email or a page rendered by a command: no visitor to ask
     g._privacy_head_rendered = True
     consent = choice.current()
-    if csp_nonce():
-        # The extension's own pages carry this response's script nonce: never cached.
-        return Markup(_render_head(consent))  # noqa: S704  # nosec B704
-    key = ("head", fragments.page_key(), consent.decided, consent.granted)
-    # Rendered by a template with autoescape on: safe to mark as markup.
-    return fragments.cached(key, lambda: Markup(_render_head(consent)))  # noqa: S704  # nosec B704
+    nonce = csp_nonce()
+    key = ("head", fragments.page_key(), consent.decided, consent.granted, bool(nonce))
+    if not nonce:
+        # Rendered by a template with autoescape on: safe to mark as markup.
+        return fragments.cached(key, lambda: Markup(_render_head(consent)))  # noqa: S704  # nosec B704
+    # The extension's own pages carry this response's script nonce: the head is kept
+    # with a stand-in for it, put in place on every page (a nonce is URL-safe base64).
+    kept = fragments.cached(key, lambda: _with_nonce(NONCE_PLACEHOLDER, _render_head, consent))
+    return Markup(kept.replace(NONCE_PLACEHOLDER, nonce))  # noqa: S704  # nosec B704
+
+
+#: Stands for the response's nonce in a kept head; never a real nonce (those have no dash
+#: and dot together, and are 24 characters).
+NONCE_PLACEHOLDER = "privacy-nonce.8c1f0e4d5b"
+
+
+def _with_nonce(nonce: str, render: t.Callable[..., str], *args: t.Any) -> str:
+    """``render(*args)`` while :func:`csp_nonce` answers ``nonce``."""
+    real = g.get("_privacy_csp_nonce")
+    g._privacy_csp_nonce = nonce
+    try:
+        return render(*args)
+    finally:
+        g._privacy_csp_nonce = real
 
 
 def _render_head(consent: choice.Consent) -> str:
