@@ -15,8 +15,9 @@ asks again, as they would after any lost email.
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, current_app, request
 from flask_babel import force_locale, get_locale
+from werkzeug.wrappers import Response
 
 from .. import background, outbox, single_use
 from ..state import current_db
