@@ -195,6 +195,15 @@ class LoginSessionManager(LoginManager):
             return self._update_request_context_with_user()
         return super()._load_user()
 
+    def _update_remember_cookie(self, response: t.Any) -> t.Any:
+        # Only a session holding "_remember" has a remember cookie to set or clear, unless
+        # the cookie is refreshed on every request (turned off by configure_login_cookies).
+        if "_remember" not in session and not current_app.config.get(
+            "REMEMBER_COOKIE_REFRESH_EACH_REQUEST"
+        ):
+            return response
+        return super()._update_remember_cookie(response)
+
 
 class LoginSessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session with an absolute expiry for logged-in sessions.

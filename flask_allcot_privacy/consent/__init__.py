@@ -56,6 +56,10 @@ def _save_gpc_decision(response: Response) -> Response:
         return response
     # The page differs with the consent cookie and the GPC signal: caches must know.
     _vary_on(response, "Cookie", "Sec-GPC")
+    if not hasattr(store, "_privacy_consent_unsaved") and not hasattr(
+        store, "_privacy_consent_unrecorded"
+    ):
+        return response  # most pages: consent read, nothing to save
     unsaved = choice.take_unsaved()
     unrecorded = choice.take_unrecorded()
     if (unsaved is None and unrecorded is None) or response.status_code >= 400:
@@ -75,7 +79,10 @@ def _save_gpc_decision(response: Response) -> Response:
 
 def _vary_on(response: Response, *names: str) -> None:
     """Add ``names`` to ``Vary`` (werkzeug's ``response.vary`` parses it on every access)."""
-    current = ", ".join(response.headers.getlist("Vary"))  # no KeyError when there is none
+    if "Vary" not in response.headers:
+        response.headers["Vary"] = ", ".join(names)
+        return
+    current = ", ".join(response.headers.getlist("Vary"))
     listed = {part.strip().lower() for part in current.split(",")}
     missing = [name for name in names if name.lower() not in listed]
     if missing and "*" not in listed:

@@ -138,13 +138,14 @@ def revision() -> str:
     """
     found = g.get("_privacy_revision")
     if found is not None:
-        return t.cast(str, found)
+        kept: str = found
+        return kept
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     derived = state_for(app).derived
     inputs = _revision_inputs(app.config, derived)
     cached = derived.get("revision")
     if cached is not None and cached[0] == inputs:
-        digest = t.cast(str, cached[1])
+        digest: str = cached[1]
     else:
         digest = _digest(app.config)
         derived["revision"] = (inputs, digest)

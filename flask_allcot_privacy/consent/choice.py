@@ -111,7 +111,7 @@ def current() -> Consent:
     if not has_request_context():
         return UNDECIDED
     store = g._get_current_object()  # type: ignore[attr-defined]
-    found = t.cast("Consent | None", getattr(store, "_privacy_consent", None))
+    found: Consent | None = getattr(store, "_privacy_consent", None)
     if found is not None:
         return found
     store._privacy_consent_consulted = True

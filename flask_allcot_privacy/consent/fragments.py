@@ -37,7 +37,8 @@ def page_key() -> tuple[t.Any, ...]:
             config["PRIVACY_ANALYTICS_ID"],
         )
         g._privacy_fragment_key = found
-    return t.cast("tuple[t.Any, ...]", found)
+    key: tuple[t.Any, ...] = found
+    return key
 
 
 def _locale() -> str:
@@ -66,7 +67,8 @@ def cached(key: t.Hashable, render: t.Callable[[], T]) -> T:
         return render()
     store = state_for(app).derived
     try:
-        return t.cast(T, store[key])
+        kept: T = store[key]
+        return kept
     except KeyError:
         pass
     value = render()
