@@ -368,6 +368,28 @@ def report(
     return "\n".join(rows), met
 
 
+def calls_per_request(sites: dict[str, Site], count: int = 200) -> str:
+    """Python function calls per request, counted by cProfile: a figure no other work on
+    the machine can move, to compare changes with when timings are noisy."""
+    rows = [
+        "| Page | bare Flask | Flask-Security-Too | this extension |",
+        "| --- | --- | --- | --- |",
+    ]
+    for page in PAGES:
+        counts = {}
+        for kind, site in sites.items():
+            fetch = site.request(page)
+            time_each(fetch, 20)
+            profiler = cProfile.Profile()
+            profiler.runcall(time_each, fetch, count)
+            counts[kind] = pstats.Stats(profiler).total_calls / count  # type: ignore[attr-defined]
+        rows.append(
+            f"| {LABELS[page]} | {counts['bare']:,.0f} | {counts['security']:,.0f} | "
+            f"**{counts['privacy']:,.0f}** ({counts['privacy'] - counts['bare']:+,.0f}) |"
+        )
+    return "\n".join(rows)
+
+
 def profile(sites: dict[str, Site], kind: str, page: str, count: int, lines: int) -> None:
     """Run ``page`` of ``kind`` ``count`` times under cProfile; print the top by own time."""
     fetch = sites[kind].request(page)
@@ -431,6 +453,10 @@ def main(argv: list[str] | None = None) -> int:
         table, met = report(timings, rates, logins)
         print()
         print(table)
+        print()
+        print("Python calls a request (deterministic):")
+        print()
+        print(calls_per_request(sites))
         print()
         print(f"Every goal met: {'yes' if met else 'no'} ({time.monotonic() - started:.0f} s)")
     return 0

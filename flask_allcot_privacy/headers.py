@@ -69,7 +69,8 @@ def is_own_page() -> bool:
     """
     if not has_request_context():
         return False
-    blueprint = request.blueprint or ""
+    endpoint = request.endpoint or ""  # Flask's request.blueprint splits it the same way
+    blueprint = endpoint.rpartition(".")[0]
     return blueprint in OWN_BLUEPRINTS or blueprint.startswith("privacy_")
 
 

@@ -15,7 +15,7 @@ import typing as t
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flask import current_app, g
+from flask import Flask, current_app, g
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
@@ -127,20 +127,21 @@ def client_cookies(category: str) -> list[CookieSpec]:
     return [c for c in cookies.declared() if c.category == category and not c.http_only]
 
 
-def revision() -> str:
+def revision(app: Flask | None = None, store: t.Any = None) -> str:
     """A digest of everything consent is given to; it changes when any of it changes.
 
     That is every category, every declared cookie with its purpose and lifetime, and
     every field of every processor: a cookie that lives longer, or a service used for
     something new, is asked for again. The digest is computed once per process and
     again whenever a setting it depends on is given a new value or a cookie is
-    declared (checked on every request; see :func:`_revision_inputs`).
+    declared (checked on every request; see :func:`_revision_inputs`). ``app`` and
+    ``store`` are the current app and ``g``, for a caller that has them already.
     """
-    found = g.get("_privacy_revision")
+    store = g._get_current_object() if store is None else store  # type: ignore[attr-defined]
+    found: str | None = getattr(store, "_privacy_revision", None)
     if found is not None:
-        kept: str = found
-        return kept
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+        return found
+    app = current_app._get_current_object() if app is None else app  # type: ignore[attr-defined]
     derived = state_for(app).derived
     inputs = _revision_inputs(app.config, derived)
     cached = derived.get("revision")
@@ -149,7 +150,7 @@ def revision() -> str:
     else:
         digest = _digest(app.config)
         derived["revision"] = (inputs, digest)
-    g._privacy_revision = digest
+    store._privacy_revision = digest
     return digest
 
 

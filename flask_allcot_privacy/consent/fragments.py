@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 from flask_babel import get_locale
 from markupsafe import Markup
 
@@ -26,29 +26,31 @@ MAX_ENTRIES = 512
 
 def page_key() -> tuple[t.Any, ...]:
     """What the fragments of this request depend on, besides the consent state."""
-    found = g.get("_privacy_fragment_key")
+    # Runs on every page: each context-local proxy read costs calls, so read each once.
+    store = g._get_current_object()  # type: ignore[attr-defined]
+    found: tuple[t.Any, ...] | None = getattr(store, "_privacy_fragment_key", None)
     if found is None:
-        config = current_app.config
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        config = app.config
         found = (
-            _locale(),
-            catalogue.revision(),
+            _locale(app, store),
+            catalogue.revision(app, store),
             request.script_root,
             config["PRIVACY_SITE_NAME"],
             config["PRIVACY_ANALYTICS_ID"],
         )
-        g._privacy_fragment_key = found
-    key: tuple[t.Any, ...] = found
-    return key
+        store._privacy_fragment_key = found
+    return found
 
 
-def _locale() -> str:
+def _locale(app: Flask, store: t.Any) -> str:
     """The request's locale; without a locale selector, the default's name as configured.
 
     Flask-Babel parses the default locale again on every request; the key needs
     only its name.
     """
-    babel = current_app.extensions.get("babel")
-    chosen = getattr(g.get("_flask_babel"), "babel_locale", None)  # set by force_locale too
+    babel = app.extensions.get("babel")
+    chosen = getattr(getattr(store, "_flask_babel", None), "babel_locale", None)  # force_locale too
     if chosen is None and getattr(babel, "locale_selector", True) is None:
         return str(babel.default_locale)  # type: ignore[union-attr]
     return str(chosen or get_locale())
@@ -66,11 +68,9 @@ def cached(key: t.Hashable, render: t.Callable[[], T]) -> T:
     if app.jinja_env.auto_reload:
         return render()
     store = state_for(app).derived
-    try:
+    if key in store:
         kept: T = store[key]
         return kept
-    except KeyError:
-        pass
     value = render()
     if len(store) >= MAX_ENTRIES:
         store.clear()

@@ -46,7 +46,7 @@ def head() -> Markup:
     """
     if not has_request_context():
         return _NOTHING  # an email or a page rendered by a command: no visitor to ask
-    g._privacy_head_rendered = True
+    g._get_current_object()._privacy_head_rendered = True  # type: ignore[attr-defined]
     consent = choice.current()
     nonce = csp_nonce()
     key = ("head", fragments.page_key(), consent.decided, consent.granted, bool(nonce))
@@ -121,14 +121,16 @@ def banner() -> Markup:
     """
     if not has_request_context():
         return _NOTHING
-    assets = _NOTHING if g.get("_privacy_head_rendered") else head()
+    store = g._get_current_object()  # type: ignore[attr-defined]
+    assets = _NOTHING if getattr(store, "_privacy_head_rendered", False) else head()
     consent = choice.current()
-    if consent.decided or request.endpoint == "privacy_consent.cookie_settings":
+    page = request._get_current_object()  # type: ignore[attr-defined]
+    if consent.decided or page.endpoint == "privacy_consent.cookie_settings":
         return assets
     before, after = fragments.cached(("banner", fragments.page_key()), _render_banner)
     if after is None:  # an overriding template without the "next" field
         return Markup(f"{assets}{before}")  # noqa: S704  # nosec B704
-    here = request.full_path.rstrip("?") if request.method == "GET" else ""
+    here = page.full_path.rstrip("?") if page.method == "GET" else ""
     # An autoescaped template, and the page's address escaped for its attribute.
     return Markup(f"{assets}{before}{escape(here)}{after}")  # noqa: S704  # nosec B704
 
