@@ -28,11 +28,11 @@ import threading
 import typing as t
 from collections import deque
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app, g
 
 from . import logsafe
 
-__all__ = ["JOBS", "job", "mode", "run", "submit", "wait_idle"]
+__all__ = ["JOBS", "after_response", "job", "mode", "run", "submit", "wait_idle"]
 
 log = logsafe.logger(__name__)
 
@@ -77,6 +77,34 @@ def submit(name: str, *args: t.Any, on: str | None = None) -> None:
         _runner().put((app, name, args))
     else:
         raise ValueError(f"on must be 'thread' or 'celery', not {where!r}.")
+
+
+def after_response(name: str, *args: t.Any, on: str | None = None) -> None:
+    """Submit the job ``name`` once this request's response has been sent.
+
+    The job is handed over by the extension's own after-request hook, on the response
+    the client gets (a host hook may replace the view's response object), and not at
+    all for a 5xx answer.
+    """
+    if name not in JOBS:
+        raise LookupError(f"No background job is named {name!r}; register it with @job.")
+    g.setdefault("_privacy_after_response", []).append((name, args, on))
+
+
+def hand_over_after_response(response: Response) -> Response:
+    """The after-request hook behind :func:`after_response`."""
+    pending = g.pop("_privacy_after_response", None)
+    if not pending or response.status_code >= 500:
+        return response
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def hand_over() -> None:
+        with app.app_context():
+            for name, args, on in pending:
+                submit(name, *args, on=on)
+
+    response.call_on_close(hand_over)
+    return response
 
 
 def run(name: str, *args: t.Any) -> t.Any:

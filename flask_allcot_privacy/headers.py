@@ -14,7 +14,6 @@ directive) or turn every header off with ``PRIVACY_SECURITY_HEADERS = False``.
 from __future__ import annotations
 
 import secrets
-import typing as t
 
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_login import current_user
@@ -95,20 +94,25 @@ def policy(nonce: str) -> str:
     a new value), with a slot for each response's nonce.
     """
     config = current_app.config
-    inputs = (config["PRIVACY_ANALYTICS_ID"], config["PRIVACY_CONTENT_SECURITY_POLICY"])
+    extra = config["PRIVACY_CONTENT_SECURITY_POLICY"]
+    # repr: a dict edited in place is a new key too (the dict is small).
+    inputs = (config["PRIVACY_ANALYTICS_ID"], repr(extra))
     derived = state_for(current_app).derived
     kept = derived.get("csp")
     if kept is None or kept[0] != inputs:
-        kept = derived["csp"] = (inputs, _policy_with_slot(*inputs))
-    return t.cast(str, kept[1]).replace(_NONCE_SLOT, nonce)
+        kept = derived["csp"] = (
+            inputs,
+            _policy_around_nonce(config["PRIVACY_ANALYTICS_ID"], extra),
+        )
+    before, after = kept[1]
+    return f"{before}{nonce}{after}"
 
 
-_NONCE_SLOT = "{nonce}"
-
-
-def _policy_with_slot(analytics_id: str | None, extra: dict[str, list[str]]) -> str:
+def _policy_around_nonce(analytics_id: str | None, extra: dict[str, list[str]]) -> tuple[str, str]:
+    """The policy as the text before and after the nonce's place."""
+    slot = "\x00nonce\x00"  # cannot be in a source: header values hold no NUL
     directives = {name: list(sources) for name, sources in BASE_POLICY.items()}
-    directives["script-src"].append(f"'nonce-{_NONCE_SLOT}'")
+    directives["script-src"].append(f"'nonce-{slot}'")
     extras = [extra]
     if analytics_id:
         extras.insert(0, ANALYTICS_SOURCES)
@@ -117,7 +121,9 @@ def _policy_with_slot(analytics_id: str | None, extra: dict[str, list[str]]) -> 
             for source in sources:
                 if source not in directives.setdefault(name, []):
                     directives[name].append(source)
-    return "; ".join(f"{name} {' '.join(sources)}".strip() for name, sources in directives.items())
+    text = "; ".join(f"{name} {' '.join(sources)}".strip() for name, sources in directives.items())
+    before, _, after = text.partition(slot)
+    return before, after
 
 
 def holds_token() -> bool:

@@ -20,9 +20,13 @@ from flask import Flask
 
 #: Long URL-safe runs as itsdangerous makes them (payload.timestamp.signature).
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}")
-_IPV4 = re.compile(r"(?<![\d.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\d.])")
-_PASSWORD_HASH = re.compile(r"\$argon2(?:id|i|d)\$[^\s'\",)\]]+")
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}(?![\w:])")
+#: Not followed by ``/``: an address already cut to its network is left alone.
+_IPV4 = re.compile(r"(?<![\d.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\d./])")
+#: A PHC-format argon2 hash, parameters, salt and digest: ``$argon2id$v=19$m=..,t=..,p=..$..$..``.
+_PASSWORD_HASH = re.compile(
+    r"\$argon2(?:id|i|d)\$(?:v=\d+\$)?[a-z]=\d+(?:,[a-z]=\d+)*\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+"
+)
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}(?![\w:/])")
 
 
 def visitor_text(value: object, limit: int = 200) -> str:
@@ -56,9 +60,11 @@ def redact(text: str) -> str:
 class RedactingFilter(logging.Filter):
     """Rewrite each record's message and traceback with :func:`redact`.
 
-    The arguments are merged into the message first. The traceback is formatted here and
-    kept as ``exc_text``, which :class:`logging.Formatter` prints instead of formatting
-    the exception again.
+    The arguments are merged into the message first. A traceback that holds something
+    to redact is kept redacted as ``exc_text`` (which :class:`logging.Formatter` prints
+    instead of formatting the exception) and the exception itself is dropped from the
+    record, so that no handler formats it again with the secrets in. A traceback with
+    nothing to redact is left to the handler's own formatter.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -66,10 +72,11 @@ class RedactingFilter(logging.Filter):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = _TRACEBACKS.formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+        if record.exc_info or record.exc_text:
+            text = record.exc_text or _TRACEBACKS.formatException(record.exc_info)  # type: ignore[arg-type]
+            redacted = redact(text)
+            if redacted != text:
+                record.exc_text, record.exc_info = redacted, None
         return True
 
 

@@ -317,7 +317,8 @@ def _dispatch(ids: list[int]) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Deliver queued mail after each request."""
+    """Deliver queued mail, and start the jobs a request asked for, after each request."""
+    app.after_request(background.hand_over_after_response)
     app.after_request(deliver_after_request)
 
 

@@ -6,7 +6,7 @@ import typing as t
 
 import argon2
 import pytest
-from flask import Flask
+from flask import Flask, Response, g
 
 from flask_allcot_privacy.models import User
 
@@ -184,3 +184,44 @@ def test_resets_for_one_address_are_limited_whoever_asks(
             for ip in other_ips
         ]
         assert answers == [302, 302, 429], address
+
+
+def test_the_link_is_sent_when_a_host_hook_replaces_the_response(
+    app: Flask, client: CookieCheckingClient, smtp: SMTPSink, member: User
+) -> None:
+    """The lookup runs after the answer the visitor gets, not after the view's response:
+    a host's after-request hook (a minifier, say) may hand Flask a new response object."""
+
+    @app.after_request
+    def rewrap(response: Response) -> Response:
+        return app.response_class(
+            response.get_data(), status=response.status_code, headers=dict(response.headers)
+        )
+
+    assert _reset(client, member.email).status_code == 302
+    assert "reset the password" in text_body(smtp.last_to(member.email))
+
+
+def test_a_reset_that_cannot_be_made_is_logged_as_lost(
+    app: Flask,
+    client: CookieCheckingClient,
+    smtp: SMTPSink,
+    member: User,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Email templates render outside the request here: a host context processor that
+    relies on its before_request hook fails, and the log says what was lost and why."""
+
+    @app.before_request
+    def brand() -> None:
+        g.brand = "Shop"
+
+    @app.context_processor
+    def branding() -> dict[str, t.Any]:
+        return {"brand": g.brand}
+
+    assert _reset(client, member.email).status_code == 302
+    assert smtp.to(member.email) == []
+    [lost] = [r for r in caplog.records if r.name == "flask_allcot_privacy.accounts.resets"]
+    assert "could not be made" in lost.getMessage()
+    assert "before_request" in lost.getMessage()

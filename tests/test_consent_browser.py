@@ -66,6 +66,11 @@ MODULE_PAGE = """<!doctype html><html lang="en">
 <head><title>Module</title>{{ privacy_head() }}</head><body><main id="main">
 {{ privacy_script("analytics", inline="window.__moduleRan = typeof import.meta;", type="module") }}
 </main>{{ privacy_consent_banner() }}</body></html>"""
+#: A host's own banner template from before the markers: the consent styles, no markers.
+OWN_BANNER_PAGE = """<!doctype html><html lang="en">
+<head><title>Own banner</title>{{ privacy_head() }}</head><body><main id="main"></main>
+<section class="privacy-consent" id="own-banner" data-privacy-consent-banner>
+<p>Our own banner.</p></section></body></html>"""
 #: A plain page ending in the banner, for the page that arrives in two halves.
 MAIN_AND_BANNER = """<!doctype html><html lang="en">
 <head><title>Arriving</title>{{ privacy_head() }}</head><body><main id="main">
@@ -205,6 +210,19 @@ def test_the_banner_causes_no_layout_shift(visit: t.Callable[..., Visit]) -> Non
     page.evaluate(AFTER_TWO_FRAMES)
     hiding = page.evaluate("window.__layoutShift")
     assert (hiding["total"], hiding["moved"]) == (0, []), "hiding the overlay moves nothing"
+
+
+def test_an_overriding_banner_without_the_markers_is_still_shown(
+    app: Flask, visit: t.Callable[..., Visit]
+) -> None:
+    """Only a banner that starts with the start marker is held back until it is whole."""
+
+    @app.route("/own-banner")
+    def own_banner() -> str:
+        return render_template_string(OWN_BANNER_PAGE)
+
+    page = visit().open("/own-banner")
+    assert page.is_visible("#own-banner")
 
 
 def test_a_banner_painted_while_it_arrives_does_not_grow(

@@ -15,30 +15,29 @@ asks again, as they would after any lost email.
 
 from __future__ import annotations
 
+import typing as t
+
 from flask import Flask, current_app, request
 from flask_babel import force_locale, get_locale
-from werkzeug.wrappers import Response
 
-from .. import background, outbox, single_use
+from .. import background, logsafe, outbox, single_use
 from ..state import current_db
 from . import service
 from .mailings import send_password_link
 
 JOB = "privacy.send_password_reset"
+ResponseType = t.TypeVar("ResponseType")
+
+log = logsafe.logger(__name__)
 
 
-def send_after(response: Response, email: str) -> Response:
+def send_after(response: ResponseType, email: str) -> ResponseType:
     """Send a reset link to ``email`` once ``response`` is answered, if it names a member."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     # The link is built as this request would build it: same host, scheme and root.
     url_root = request.url_root
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     locale = str(get_locale() or app.config.get("BABEL_DEFAULT_LOCALE", "en"))
-
-    def hand_over() -> None:
-        with app.app_context():
-            background.submit(JOB, email, url_root, locale, on="thread")
-
-    response.call_on_close(hand_over)
+    background.after_response(JOB, email, url_root, locale, on="thread")
     return response
 
 
@@ -62,6 +61,14 @@ def send_password_reset(email: str, url_root: str, locale: str) -> bool:
             session.commit()
         except Exception:
             session.rollback()
-            raise
+            # Nothing retries this one: the visitor was told to check their email.
+            log.exception(
+                "The password-reset email for member %s could not be made, so none was "
+                "sent (the visitor can ask again). Email templates are rendered outside a "
+                "request here, as in 'flask privacy' commands: context processors must not "
+                "rely on before_request hooks.",
+                user.id,
+            )
+            return False
         outbox.deliver_queued()
     return True

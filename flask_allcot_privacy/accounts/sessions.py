@@ -15,7 +15,7 @@ import typing as t
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
@@ -129,6 +129,8 @@ def _touch(row_id: int, now: datetime) -> None:
 
 def current() -> LoginSession | None:
     """The login session of this request, if a member is logged in (loaded on first use)."""
+    if not has_request_context():
+        return None
     row = g.get("_privacy_login_session")
     if row is None and current_user.is_authenticated:  # loading the member sets the id
         row_id = g.get("_privacy_login_session_id")

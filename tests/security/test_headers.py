@@ -73,6 +73,38 @@ def test_the_nonce_is_new_for_every_response(
     assert len(nonces) == 3
 
 
+def test_the_kept_head_carries_each_responses_own_nonce(
+    client_as: t.Callable[[str], CookieCheckingClient],
+) -> None:
+    """The head of an extension page is kept with a stand-in for the nonce, replaced on
+    every response: the script tag's nonce is the header's, and differs every time."""
+    client = client_as("anonymous")
+    seen = set()
+    for _ in range(3):
+        page = client.get("/account/login")
+        [nonce] = NONCE.findall(page.headers["Content-Security-Policy"])
+        scripts = soup(page).select("script[src*='consent.js']")
+        assert [s.get("nonce") for s in scripts] == [nonce]
+        assert "privacy-nonce" not in page.get_data(as_text=True)
+        seen.add(nonce)
+    assert len(seen) == 3
+
+
+@pytest.mark.parametrize(
+    "extra_config", [{"PRIVACY_CONTENT_SECURITY_POLICY": {"img-src": ["https://a.example"]}}]
+)
+def test_the_policy_follows_its_setting_even_when_edited_in_place(
+    app: Flask, client_as: t.Callable[[str], CookieCheckingClient]
+) -> None:
+    client = client_as("anonymous")
+    before = _directives(client.get("/account/login").headers["Content-Security-Policy"])
+    assert "https://a.example" in before["img-src"]
+    app.config["PRIVACY_CONTENT_SECURITY_POLICY"]["img-src"].append("https://{nonce}.example")
+    after = _directives(client.get("/account/login").headers["Content-Security-Policy"])
+    # Kept as written: only the extension's own nonce source gets the nonce.
+    assert after["img-src"][-1] == "https://{nonce}.example"
+
+
 def test_a_page_whose_address_holds_a_token_sends_no_referrer(
     app: Flask, client_as: t.Callable[[str], CookieCheckingClient]
 ) -> None:

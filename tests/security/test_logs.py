@@ -13,7 +13,7 @@ from flask import Flask
 
 from example_site import db
 from flask_allcot_privacy import background
-from flask_allcot_privacy.logsafe import redact, visitor_text
+from flask_allcot_privacy.logsafe import RedactingFilter, redact, visitor_text
 from flask_allcot_privacy.models import User
 
 from ..helpers import CookieCheckingClient, SMTPSink, links_in, path_of
@@ -114,11 +114,12 @@ def test_a_failed_jobs_traceback_holds_no_secret(
         background.submit("tests.failing_insert", VISITOR_IP, password_hash, token, on="thread")
         assert background.wait_idle(30)
     [failure] = [r for r in caplog.records if r.name == "flask_allcot_privacy.background"]
-    assert failure.exc_info, "the traceback is logged"
+    assert failure.exc_text, "the traceback is logged (redacted, as text)"
     logged = caplog.text  # as the log handler formats it, traceback included
     assert "no_such_table" in logged
     assert "Traceback" in logged
-    for secret in (VISITOR_IP, password_hash, token):
+    salt, digest = password_hash.rsplit("$", 2)[-2:]
+    for secret in (VISITOR_IP, password_hash, token, salt, digest):
         assert secret not in logged
     assert "[password hash]" in logged
     assert "[token]" in logged
@@ -144,6 +145,44 @@ def test_visitor_text_is_one_printable_line(typed: str) -> None:
     encoded = visitor_text(typed)
     assert encoded.isprintable()
     assert len(encoded.splitlines()) == 1
+
+
+def test_redacting_twice_changes_nothing_more() -> None:
+    """A host may add the filter to a handler too: a record then passes it twice."""
+    once = redact(f"from {VISITOR_IP} and 2001:db8:1:2:3:4:5:6")
+    assert once == "from 203.0.113.0/24 and 2001:db8:1::/48"
+    assert redact(once) == once
+
+
+def test_a_traceback_with_nothing_to_hide_is_left_to_the_handlers_formatter() -> None:
+    """A host's formatter (one-line or JSON logs) still formats a clean exception."""
+    logger = logging.getLogger("tests.logsafe.clean")
+    logger.addFilter(RedactingFilter())
+    logger.propagate = False  # the test's capture handler would format the record too
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    keep = Keep()
+    logger.addHandler(keep)
+    try:
+        raise ValueError("nothing secret here")
+    except ValueError:
+        logger.exception("clean")
+    try:
+        raise ValueError(f"from {VISITOR_IP}")
+    except ValueError:
+        logger.exception("dirty")
+    logger.removeHandler(keep)
+    clean, dirty = seen
+    assert clean.exc_info is not None
+    assert clean.exc_text is None
+    assert dirty.exc_info is None, "no handler can format the secret again"
+    assert dirty.exc_text is not None
+    assert VISITOR_IP not in dirty.exc_text
+    assert "203.0.113.0/24" in dirty.exc_text
 
 
 def test_redaction_leaves_ordinary_text_alone() -> None:
