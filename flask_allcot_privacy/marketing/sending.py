@@ -16,7 +16,7 @@ from __future__ import annotations
 import typing as t
 
 import sqlalchemy as sa
-from flask import current_app, g, has_request_context, request, url_for
+from flask import current_app, has_request_context, request, url_for
 from jinja2 import TemplateNotFound
 
 from .. import logsafe, outbox
@@ -82,7 +82,6 @@ def send_marketing(template: str, **context: t.Any) -> int:
     url_options = _url_options()
     track = tracking.enabled()
     batch_size = current_app.config["PRIVACY_MARKETING_BATCH_SIZE"]
-    earlier = list(g.get("_privacy_queued_mail", []))
     queued, last_id = 0, 0
     while True:
         batch = session.execute(
@@ -94,8 +93,13 @@ def send_marketing(template: str, **context: t.Any) -> int:
         if not batch:
             break
         with subscriptions.vouched_for(row.email for row in batch):
-            for row in batch:
-                _queue_one(template, row, campaign_id, url_options, track, context)
+            messages = [
+                _compose_one(template, row, campaign_id, url_options, track, context)
+                for row in batch
+            ]
+        # One flush a batch: SQLAlchemy sends the batch's rows as multi-row INSERTs
+        # (a flush per message was a third of the time).
+        session.add_all(messages)
         queued += len(batch)
         last_id = batch[-1].id
         session.execute(
@@ -103,13 +107,13 @@ def send_marketing(template: str, **context: t.Any) -> int:
             .where(MarketingCampaign.id == campaign_id)
             .values(queued=queued)
         )
+        # Mass mail goes out with 'flask privacy send-mail', not at the end of this request:
+        # composed rows are not handed to the request's after-response delivery.
         session.commit()
-        # Mass mail goes out with 'flask privacy send-mail', not at the end of this request.
-        g._privacy_queued_mail = list(earlier)
     return queued
 
 
-def _queue_one(
+def _compose_one(
     template: str,
     row: t.Any,
     campaign_id: int,
@@ -119,7 +123,7 @@ def _queue_one(
 ) -> OutboxMessage:
     token = subscriptions.unsubscribe_token(row.id, row.email)
     unsubscribe_url = url_for("privacy_marketing.unsubscribe", token=token, **url_options)
-    message = outbox.queue(
+    message = outbox.compose(
         f"marketing/{template}",
         row.email,
         category="marketing",
