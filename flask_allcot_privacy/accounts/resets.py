@@ -55,6 +55,7 @@ def send_password_reset(email: str, url_root: str, locale: str) -> bool:
         if user is None or user.erased_at is not None:
             session.rollback()
             return False
+        member_id = user.id  # read now: after a rollback it would need the database again
         try:
             single_use.increment(user, "credential_version")
             send_password_link(user, reason="reset")
@@ -67,7 +68,7 @@ def send_password_reset(email: str, url_root: str, locale: str) -> bool:
                 "sent (the visitor can ask again). Email templates are rendered outside a "
                 "request here, as in 'flask privacy' commands: context processors must not "
                 "rely on before_request hooks.",
-                user.id,
+                member_id,
             )
             return False
         outbox.deliver_queued()

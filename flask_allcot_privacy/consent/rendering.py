@@ -59,8 +59,8 @@ def head() -> Markup:
     return Markup(kept.replace(NONCE_PLACEHOLDER, nonce))  # noqa: S704  # nosec B704
 
 
-#: Stands for the response's nonce in a kept head; never a real nonce (those have no dash
-#: and dot together, and are 24 characters).
+#: Stands for the response's nonce in a kept head; never a real nonce (URL-safe base64,
+#: which holds no dot).
 NONCE_PLACEHOLDER = "privacy-nonce.8c1f0e4d5b"
 
 
