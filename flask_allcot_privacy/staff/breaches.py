@@ -152,13 +152,6 @@ def breaches_list() -> t.Any:
     return body, 400 if request.method == "POST" else 200
 
 
-def _incident_or_404(incident_id: int) -> BreachIncident:
-    incident = current_db().session.get(BreachIncident, incident_id)
-    if incident is None:
-        abort(404)
-    return incident
-
-
 def _incident_page(incident: BreachIncident, authority_form: AuthorityForm, status: int) -> t.Any:
     db = current_db()
     breaches.record_deliveries()
@@ -201,7 +194,7 @@ def _incident_page(incident: BreachIncident, authority_form: AuthorityForm, stat
 @require_role("privacy_officer")
 def breach(incident_id: int) -> t.Any:
     """One incident: its deadlines, its notices, the buttons to act."""
-    incident = _incident_or_404(incident_id)
+    incident = current_db().get_or_404(BreachIncident, incident_id)
     form = AuthorityForm()
     form.notified_at.data = utcnow().replace(tzinfo=None, second=0, microsecond=0)
     return _incident_page(incident, form, 200)
@@ -211,7 +204,7 @@ def breach(incident_id: int) -> t.Any:
 @require_role("privacy_officer")
 def breach_notify(incident_id: int) -> t.Any:
     """Queue the notice for each affected member not told yet (never twice)."""
-    _incident_or_404(incident_id)
+    current_db().get_or_404(BreachIncident, incident_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     queued = breaches.queue_notices(incident_id)
@@ -226,7 +219,7 @@ def breach_notify(incident_id: int) -> t.Any:
 @require_role("privacy_officer")
 def breach_authority(incident_id: int) -> t.Any:
     """Record when and how the supervisory authority was told."""
-    incident = _incident_or_404(incident_id)
+    incident = current_db().get_or_404(BreachIncident, incident_id)
     form = AuthorityForm()
     if not form.validate_on_submit():
         return _incident_page(incident, form, 400)

@@ -102,9 +102,7 @@ def policy_version_resume(number: int) -> t.Any:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     db = current_db()
-    version = db.session.scalar(sa.select(PolicyVersion).where(PolicyVersion.number == number))
-    if version is None:
-        abort(404)
+    version = db.first_or_404(sa.select(PolicyVersion).where(PolicyVersion.number == number))
     queued = policy_versions.queue_notices(version.id)
     audit.record("policy.resume_notices", detail=f"version={number} queued={queued}")
     db.session.commit()

@@ -14,7 +14,6 @@ import typing as t
 import sqlalchemy as sa
 from flask import (
     Response,
-    abort,
     after_this_request,
     flash,
     redirect,
@@ -116,13 +115,6 @@ def requests() -> t.Any:
     return body, 400 if request.method == "POST" else 200
 
 
-def _load(request_id: int) -> PrivacyRequest:
-    found = current_db().session.get(PrivacyRequest, request_id)
-    if found is None:
-        abort(404)
-    return found
-
-
 def _page(privacy_request: PrivacyRequest, status: int = 200, **forms: t.Any) -> t.Any:
     forms.setdefault("note_form", NoteForm(formdata=None))
     forms.setdefault("reject_form", RejectForm(formdata=None))
@@ -147,7 +139,7 @@ def _page(privacy_request: PrivacyRequest, status: int = 200, **forms: t.Any) ->
 @require_role("privacy_officer")
 def request_detail(request_id: int) -> t.Any:
     """A request's page; POST carries ``action`` and, for some, a note or a reason."""
-    privacy_request = _load(request_id)
+    privacy_request = current_db().get_or_404(PrivacyRequest, request_id)
     if request.method == "GET":
         workflow.record("request.view", privacy_request, Actor(user_id=current_user.id))
         current_db().session.commit()
