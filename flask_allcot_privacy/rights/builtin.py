@@ -78,6 +78,14 @@ def _rows(result: sa.Result[t.Any]) -> int:
     return t.cast(sa.CursorResult[t.Any], result).rowcount
 
 
+def _delete(model: type[t.Any], where: sa.ColumnElement[bool]) -> Erased:
+    """Delete the rows of ``model`` that match, in one statement; how many went."""
+    deleted = _session().execute(
+        sa.delete(model).where(where).execution_options(synchronize_session=False)
+    )
+    return Erased(removed=_rows(deleted))
+
+
 # --- account and profile ------------------------------------------------------------
 
 
@@ -198,12 +206,7 @@ def erase_login_sessions(subject: Subject) -> Erased:
     """Delete every login session: the member is logged out everywhere at once."""
     if subject.user_id is None:
         return Erased()
-    deleted = _session().execute(
-        sa.delete(LoginSession)
-        .where(LoginSession.user_id == subject.user_id)
-        .execution_options(synchronize_session=False)
-    )
-    return Erased(removed=_rows(deleted))
+    return _delete(LoginSession, LoginSession.user_id == subject.user_id)
 
 
 # --- comments ------------------------------------------------------------------------
@@ -292,12 +295,9 @@ def export_contact_messages(subject: Subject) -> Iterator[Mapping[str, t.Any]]:
 @registry.eraser("contact_messages")
 def erase_contact_messages(subject: Subject) -> Erased:
     """Delete the messages: nobody else relies on them."""
-    deleted = _session().execute(
-        sa.delete(ContactMessage)
-        .where(_by_member_or_email(ContactMessage.user_id, ContactMessage.email, subject))
-        .execution_options(synchronize_session=False)
+    return _delete(
+        ContactMessage, _by_member_or_email(ContactMessage.user_id, ContactMessage.email, subject)
     )
-    return Erased(removed=_rows(deleted))
 
 
 # --- consent records -----------------------------------------------------------------
@@ -381,12 +381,7 @@ def export_outbox(subject: Subject) -> Iterator[Mapping[str, t.Any]]:
 @registry.eraser("outbox")
 def erase_outbox(subject: Subject) -> Erased:
     """Delete the copies of the emails sent to the address."""
-    deleted = _session().execute(
-        sa.delete(OutboxMessage)
-        .where(_sent_to(subject))
-        .execution_options(synchronize_session=False)
-    )
-    return Erased(removed=_rows(deleted))
+    return _delete(OutboxMessage, _sent_to(subject))
 
 
 # --- privacy requests ------------------------------------------------------------------
