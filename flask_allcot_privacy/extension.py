@@ -290,7 +290,6 @@ def _in_turn(hooks: list[t.Callable[[Response], Response]]) -> t.Callable[[Respo
             response = hook(response)
         return response
 
-    run_after_request_hooks.hooks = tuple(hooks)  # type: ignore[attr-defined]
     return run_after_request_hooks
 
 

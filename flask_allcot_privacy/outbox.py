@@ -282,21 +282,11 @@ def deliver_after_request(response: Response) -> Response:
     background thread, ``celery`` on a Celery worker, ``cli`` nowhere (cron runs
     ``flask privacy send-mail``). The visitor never waits for SMTP, and how long a
     page takes says nothing about whether it sent mail (which would tell whether an
-    account exists).
+    account exists). No mail is handed over after a 5xx answer.
     """
-    if response.status_code >= 500:
-        g.pop("_privacy_queued_mail", None)
-        return response
     queued = g.pop("_privacy_queued_mail", None)
-    if not queued or current_app.config["PRIVACY_MAIL_DELIVERY"] == "cli":
-        return response
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def hand_over() -> None:
-        with app.app_context():
-            _dispatch(queued)
-
-    response.call_on_close(hand_over)
+    if queued and current_app.config["PRIVACY_MAIL_DELIVERY"] != "cli":
+        background.after_response("privacy.deliver_outbox", queued)
     return response
 
 
@@ -308,16 +298,12 @@ def deliver_queued() -> None:
     """
     queued = g.pop("_privacy_queued_mail", None)
     if queued and current_app.config["PRIVACY_MAIL_DELIVERY"] != "cli":
-        _dispatch(queued)
-
-
-def _dispatch(ids: list[int]) -> None:
-    on = "celery" if current_app.config["PRIVACY_MAIL_DELIVERY"] == "celery" else "thread"
-    background.submit("privacy.deliver_outbox", ids, on=on)
+        background.submit("privacy.deliver_outbox", queued)
 
 
 def init_app(app: Flask) -> None:
     """Deliver queued mail, and start the jobs a request asked for, after each request."""
+    # Flask runs these backwards: the mail's job is asked for, then every job handed over.
     app.after_request(background.hand_over_after_response)
     app.after_request(deliver_after_request)
 

@@ -15,8 +15,6 @@ asks again, as they would after any lost email.
 
 from __future__ import annotations
 
-import typing as t
-
 from flask import Flask, current_app, request
 from flask_babel import force_locale, get_locale
 
@@ -26,19 +24,15 @@ from . import service
 from .mailings import send_password_link
 
 JOB = "privacy.send_password_reset"
-ResponseType = t.TypeVar("ResponseType")
 
 log = logsafe.logger(__name__)
 
 
-def send_after(response: ResponseType, email: str) -> ResponseType:
-    """Send a reset link to ``email`` once ``response`` is answered, if it names a member."""
+def send_after_response(email: str) -> None:
+    """Send a reset link to ``email`` once this request is answered, if it names a member."""
     # The link is built as this request would build it: same host, scheme and root.
-    url_root = request.url_root
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    locale = str(get_locale() or app.config.get("BABEL_DEFAULT_LOCALE", "en"))
-    background.after_response(JOB, email, url_root, locale, on="thread")
-    return response
+    locale = str(get_locale() or current_app.config.get("BABEL_DEFAULT_LOCALE", "en"))
+    background.after_response(JOB, email, request.url_root, locale, on="thread")
 
 
 @background.job(JOB)

@@ -127,7 +127,8 @@ def reset_password() -> t.Any:
     ratelimit.hit("email-address", "PRIVACY_EMAIL_LIMIT_PER_ADDRESS", form.email.data.lower())
     # The lookup, the new link and the email wait until this answer is sent, the same
     # for every address, so neither the answer nor its timing tells who has an account.
-    return resets.send_after(redirect(url_for(".check_email")), form.email.data)
+    resets.send_after_response(form.email.data)
+    return redirect(url_for(".check_email"))
 
 
 def _login_page(form: LoginForm | None, status: int = 200) -> Response:
