@@ -12,12 +12,12 @@ Celery beat, ``flask privacy send-mail``). :func:`submit` runs a job
 - on ``"celery"``: a Celery worker, by sending the task of the same name (see
   :mod:`.tasks`, which turns every registered job into a Celery task).
 
-Adding a job (export building, say)::
+Adding a job (a host's report, say)::
 
-    @background.job("privacy.build_export")
-    def build_export(request_id: int) -> None: ...
+    @background.job("myapp.build_report")
+    def build_report(report_id: int) -> None: ...
 
-    background.submit("privacy.build_export", request.id)   # after the commit
+    background.submit("myapp.build_report", report.id)   # after the commit
 """
 
 from __future__ import annotations

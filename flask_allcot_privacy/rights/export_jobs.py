@@ -24,9 +24,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, request, url_for
+from flask import Flask, current_app, request, url_for
 
-from .. import logsafe, outbox, tokens
+from .. import background, logsafe, outbox, tokens
 from ..clock import utcnow
 from ..models import PrivacyRequest
 from ..state import current_db
@@ -166,24 +166,33 @@ def build_due(actor: Actor, limit: int = 20) -> list[int]:
     return built
 
 
-def build_after_response(response: Response, request_id: int, actor: Actor) -> Response:
-    """Build the export once ``response`` is sent, on the same site address for the link."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+BUILD_JOB = "privacy.build_export"
+
+
+def build_after_response(request_id: int, actor: Actor) -> None:
+    """Build the export once this request is answered, on the same site address for the link.
+
+    It runs on the web process's background thread (:mod:`..background`), handed over on
+    the response the client gets.
+    """
     base_url = request.host_url.rstrip("/") + request.script_root
+    background.after_response(
+        BUILD_JOB, request_id, actor.user_id, actor.via_cli, base_url, on="thread"
+    )
 
-    def build() -> None:
-        with app.test_request_context(base_url=base_url):
-            try:
-                build_export(request_id, actor)
-            except Exception:
-                log.exception(
-                    "Building the export for privacy request %s failed; "
-                    "'flask privacy requests build-exports' retries it.",
-                    request_id,
-                )
 
-    response.call_on_close(build)
-    return response
+@background.job(BUILD_JOB)
+def _build_export_job(request_id: int, user_id: int | None, via_cli: bool, base_url: str) -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with app.test_request_context(base_url=base_url):
+        try:
+            build_export(request_id, Actor(user_id=user_id, via_cli=via_cli))
+        except Exception:
+            log.exception(
+                "Building the export for privacy request %s failed; "
+                "'flask privacy requests build-exports' retries it.",
+                request_id,
+            )
 
 
 def request_for_download(token: str, now: datetime | None = None) -> tuple[PrivacyRequest, Path]:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import typing as t
 
 from flask import (
-    Response,
-    after_this_request,
     current_app,
     redirect,
     render_template,
@@ -103,11 +101,7 @@ def confirm(token: str) -> t.Any:
         return _link_problem(tokens.TokenUsed())
     db.session.commit()
     if privacy_request.export_requested_at is not None:
-        request_id = privacy_request.id
-
-        @after_this_request
-        def build(response: Response) -> Response:
-            return export_jobs.build_after_response(response, request_id, workflow.Actor())
+        export_jobs.build_after_response(privacy_request.id, workflow.Actor())
 
     return redirect(url_for(".confirmed", token=token))
 

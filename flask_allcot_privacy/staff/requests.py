@@ -13,8 +13,6 @@ import typing as t
 
 import sqlalchemy as sa
 from flask import (
-    Response,
-    after_this_request,
     flash,
     redirect,
     render_template,
@@ -179,11 +177,7 @@ def _act(privacy_request: PrivacyRequest, action: str, form: t.Any, actor: Actor
     if action == "send_export":
         export_jobs.request_export(privacy_request, actor)
         db.session.commit()
-        request_id = privacy_request.id
-
-        @after_this_request
-        def build(response: Response) -> Response:
-            return export_jobs.build_after_response(response, request_id, actor)
+        export_jobs.build_after_response(privacy_request.id, actor)
 
         flash(
             _("The export is being built; the requester gets the link by email in a moment."),
