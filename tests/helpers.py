@@ -9,6 +9,7 @@ import re
 import socket
 import threading
 import typing as t
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 from email.message import EmailMessage
 from pathlib import Path
@@ -288,3 +289,23 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 class QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: t.Any) -> None:
         """No access log on stderr."""
+
+
+T = t.TypeVar("T")
+
+
+def at_once(calls: t.Sequence[t.Callable[[], T]]) -> list[T]:
+    """Run ``calls`` in threads released together by a barrier; their results, in order.
+
+    For the races single use and counting must survive (on PostgreSQL). An exception in
+    any call is raised here, once every thread has finished.
+    """
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: t.Callable[[], T]) -> T:
+        barrier.wait(timeout=30)
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        futures = [pool.submit(run, call) for call in calls]
+    return [future.result() for future in futures]

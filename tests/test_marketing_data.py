@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import functools
 import typing as t
 
 import pytest
@@ -17,7 +17,7 @@ from flask_allcot_privacy.marketing.subscriptions import (
 from flask_allcot_privacy.models import MailEvent, Subscription, User
 
 from .conftest import SERVER_DATABASE
-from .helpers import CookieCheckingClient, SMTPSink, links_in, path_of
+from .helpers import CookieCheckingClient, SMTPSink, at_once, links_in, path_of
 from .marketing_helpers import HTTPS, subscribe_visitor, subscription
 
 
@@ -104,20 +104,11 @@ def test_concurrent_subscriptions_of_one_address_make_one_row(app: Flask, smtp: 
         from .helpers import form_fields
 
         forms.append({**form_fields(page), "email": "ann@example.test"})
-    barrier = threading.Barrier(len(clients))
-    statuses: list[int] = []
 
-    def post(each: CookieCheckingClient, data: dict[str, str]) -> None:
-        barrier.wait()
-        statuses.append(each.post("/privacy/subscribe", data=data).status_code)
+    def post(each: CookieCheckingClient, data: dict[str, str]) -> int:
+        return each.post("/privacy/subscribe", data=data).status_code
 
-    threads = [
-        threading.Thread(target=post, args=pair) for pair in zip(clients, forms, strict=False)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = at_once([functools.partial(post, c, d) for c, d in zip(clients, forms, strict=True)])
     assert statuses == [302] * len(clients)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Subscription)) == 1

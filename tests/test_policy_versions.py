@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import typing as t
 
 import pytest
@@ -22,7 +21,16 @@ from flask_allcot_privacy.models import (
 )
 
 from .conftest import SERVER_DATABASE, log_in
-from .helpers import CookieCheckingClient, SMTPSink, field_error, links_in, path_of, soup, text_body
+from .helpers import (
+    CookieCheckingClient,
+    SMTPSink,
+    at_once,
+    field_error,
+    links_in,
+    path_of,
+    soup,
+    text_body,
+)
 from .test_consent import banner, decide
 
 PUBLISH = "form[action='/staff/policy']"
@@ -266,24 +274,13 @@ def test_two_runs_at_once_email_each_member_once(
         version = policy_versions.publish("Concurrent", via_cli=True)
         db.session.commit()
         version_id = version.id
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
 
     def work() -> None:
-        try:
-            with app.test_request_context():
-                barrier.wait()
-                policy_versions.queue_notices(version_id)
-                db.session.remove()
-        except BaseException as error:  # noqa: BLE001
-            errors.append(error)
+        with app.test_request_context():
+            policy_versions.queue_notices(version_id)
+            db.session.remove()
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    at_once([work] * 4)  # raises what any run raised
     with app.app_context():
         recipients = [
             r[0]

@@ -5,9 +5,9 @@ Every email goes through the real SMTP sink and the tests click the links it hol
 
 from __future__ import annotations
 
+import functools
 import io
 import json
-import threading
 import typing as t
 import zipfile
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +25,7 @@ from .conftest import SERVER_DATABASE, log_in
 from .helpers import (
     CookieCheckingClient,
     SMTPSink,
+    at_once,
     field_error,
     form_fields,
     html_body,
@@ -286,20 +287,11 @@ def test_simultaneous_confirmations_confirm_once(
     link = confirm_link(smtp, ANN)
     clients = [t.cast(CookieCheckingClient, app.test_client()) for _ in range(8)]
     forms = [form_fields(c.get(link)) for c in clients]
-    barrier = threading.Barrier(len(clients))
-    statuses: list[int] = []
 
-    def post(c: CookieCheckingClient, fields: dict[str, str]) -> None:
-        barrier.wait()
-        statuses.append(c.post(link, data=fields).status_code)
+    def post(c: CookieCheckingClient, fields: dict[str, str]) -> int:
+        return c.post(link, data=fields).status_code
 
-    threads = [
-        threading.Thread(target=post, args=pair) for pair in zip(clients, forms, strict=False)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = at_once([functools.partial(post, c, f) for c, f in zip(clients, forms, strict=True)])
     assert sorted(statuses).count(302) == 1, statuses
     assert all(status in (200, 302, 410) for status in statuses), statuses
     with app.app_context():
@@ -323,21 +315,12 @@ def test_simultaneous_requests_make_one_request(app: Flask, smtp: SMTPSink) -> N
     """N identical requests at once: one open request, every asker answered the same."""
     clients = [t.cast(CookieCheckingClient, app.test_client()) for _ in range(8)]
     forms = [form_fields(c.get("/privacy/request"), FORM) for c in clients]
-    barrier = threading.Barrier(len(clients))
-    statuses: list[int] = []
 
-    def post(c: CookieCheckingClient, fields: dict[str, str]) -> None:
-        barrier.wait()
+    def post(c: CookieCheckingClient, fields: dict[str, str]) -> int:
         data = {**fields, "email": ANN, "request_type": "erase"}
-        statuses.append(c.post("/privacy/request", data=data).status_code)
+        return c.post("/privacy/request", data=data).status_code
 
-    threads = [
-        threading.Thread(target=post, args=pair) for pair in zip(clients, forms, strict=True)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = at_once([functools.partial(post, c, f) for c, f in zip(clients, forms, strict=True)])
     assert statuses == [302] * len(clients)
     assert [(r.email_key, r.state) for r in requests_in(app)] == [(ANN, "pending")]
 
@@ -440,21 +423,14 @@ def test_simultaneous_builds_of_one_export_build_it_once(
     with app.test_request_context():
         export_jobs.request_export(db.session.get(PrivacyRequest, row.id), Actor())
         db.session.commit()
-    barrier = threading.Barrier(6)
-    built: list[bool] = []
 
-    def build() -> None:
+    def build() -> bool:
         with app.test_request_context():
-            barrier.wait()
-            built.append(export_jobs.build_export(row.id, Actor()))
+            built = export_jobs.build_export(row.id, Actor())
             db.session.remove()
+            return built
 
-    threads = [threading.Thread(target=build) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(built) == [False] * 5 + [True]
+    assert sorted(at_once([build] * 6)) == [False] * 5 + [True]
     ready = [m for m in smtp.to(ANN) if m["Subject"] == "Your data is ready to download"]
     assert len(ready) == 1
     assert len(list(Path(app.config["PRIVACY_EXPORT_DIR"]).iterdir())) == 1
